@@ -1,0 +1,1 @@
+"""The contract kit: check any target against the effective contract."""

@@ -1,0 +1,138 @@
+"""The admin API under /__admin (WireMock's convention), described by openapi/admin.yaml and
+validated by the same validator as the vendor contract."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mock_server import __version__
+from mock_server.context import Context
+from mock_server.contract import Contract, bundled_path, load_contract
+from mock_server.settings import ApiKey
+from mock_server.validator import ContractValidator
+
+Handler = Callable[[Request, Any], Awaitable[Any]]
+
+
+def load_admin_contract() -> Contract:
+    return load_contract(bundled_path("admin.yaml"), overlay=False)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _allowed(request: Request, ctx: Context) -> bool:
+    token = ctx.settings.admin_token
+    if token:
+        presented = request.headers.get("x-admin-token", "")
+        return hmac.compare_digest(presented.encode(), token.encode())
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def admin_routes(ctx: Context) -> list[Route]:
+    contract = load_admin_contract()
+    validator = ContractValidator(contract)
+    store = ctx.store
+
+    async def health(request: Request, body: Any) -> Any:
+        return {"status": "ok", "version": __version__, "seed": ctx.settings.seed, "operations": len(ctx.contract.operations)}
+
+    async def list_keys(request: Request, body: Any) -> Any:
+        return {"keys": store.keys()}
+
+    async def put_key(request: Request, body: Any) -> Any:
+        return store.put_key(ApiKey(body["key"], body["credits"], body.get("active", True)))
+
+    async def reset(request: Request, body: Any) -> Any:
+        store.reset()
+        return {"status": "reset"}
+
+    async def list_requests(request: Request, body: Any) -> Any:
+        try:
+            since = int(request.query_params.get("since", 0))
+            limit = int(request.query_params.get("limit", 100))
+        except ValueError:
+            return _error(400, "since and limit must be whole numbers")
+        if since < 0 or not 1 <= limit <= 10_000:
+            return _error(400, "since must be >= 0 and limit from 1 to 10000")
+        return {"requests": store.journal(since, limit)}
+
+    async def clear_requests(request: Request, body: Any) -> Any:
+        store.clear_journal()
+        return {"status": "cleared"}
+
+    async def list_faults(request: Request, body: Any) -> Any:
+        return {"faults": store.faults()}
+
+    async def add_fault(request: Request, body: Any) -> Any:
+        status, example = body.get("status"), body.get("example")
+        if status is None and not body.get("latency_ms"):
+            return _error(400, "a fault needs a status, a latency_ms, or both")
+        if status is not None:
+            ops = [op for op in ctx.contract.operations if body.get("operation") in (None, op.operation_id)]
+            if not ops:
+                return _error(400, f"no operation {body.get('operation')!r} in the contract")
+            if not any(status in op.statuses for op in ops):
+                return _error(400, f"status {status} is not documented for {', '.join(op.operation_id for op in ops)}")
+            if example and not any(example in op.examples(status) for op in ops):
+                return _error(400, f"{status} has no example {example!r}")
+        spec = {k: body[k] for k in ("status", "example", "latency_ms", "probability", "operation") if k in body}
+        fault_id = store.add_fault(spec, body.get("count"))
+        return next(f for f in store.faults() if f["id"] == fault_id)
+
+    async def clear_faults(request: Request, body: Any) -> Any:
+        store.clear_faults()
+        return {"status": "cleared"}
+
+    handlers: dict[str, Handler] = {
+        "health": health, "listKeys": list_keys, "putKey": put_key, "reset": reset,
+        "listRequests": list_requests, "clearRequests": clear_requests,
+        "listFaults": list_faults, "addFault": add_fault, "clearFaults": clear_faults,
+    }  # fmt: skip
+
+    def endpoint(path: str) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            op = contract.operation(request.method, path)
+            if op is None:
+                return _error(405, "method not allowed")
+            if op.secured and not _allowed(request, ctx):
+                return _error(403, "the admin API answers only on loopback, or with X-Admin-Token when --admin-token is set")
+            body: Any = None
+            if op.request_schema is not None:
+                try:
+                    body = json.loads(await request.body())
+                except (ValueError, UnicodeDecodeError):
+                    return _error(400, "body must be a JSON object")
+                problems = validator.request_body(op, body)
+                if problems:
+                    return _error(400, "; ".join(str(p) for p in problems))
+            result = await handlers[op.operation_id](request, body)
+            return result if isinstance(result, Response) else JSONResponse(result)
+
+        return run
+
+    routes = [
+        Route(path, endpoint(path), methods=[op.method for op in contract.operations if op.path == path])
+        for path in dict.fromkeys(op.path for op in contract.operations)
+    ]
+    routes.append(Route("/__admin/openapi.json", endpoint_openapi(contract), methods=["GET"]))
+    return routes
+
+
+def endpoint_openapi(contract: Contract) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        return Response(contract.json_bytes, media_type="application/json")
+
+    return run

@@ -1,0 +1,93 @@
+"""Build the FastAPI app from the effective contract at start-up.
+
+Routes come from the contract (routes.py), plus the served contract itself (`/openapi.json`,
+`/openapi.yaml`) and the admin API. FastAPI's own generated docs are off: the vendor contract is
+the only description of this API.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import orjson
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mock_server import __version__, logs
+from mock_server.admin import admin_routes
+from mock_server.context import Context
+from mock_server.contract import load_contract
+from mock_server.routes import Respond, mock_respond, operation_routes
+from mock_server.settings import Settings
+from mock_server.state import Store
+from mock_server.validator import ContractValidator
+
+SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` hands settings to workers
+
+
+def build_context(settings: Settings) -> Context:
+    contract = load_contract(settings.contract, settings.overlay)
+    store = Store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit)
+    return Context(settings, contract, ContractValidator(contract), store, random.Random(settings.seed))
+
+
+def create_app(settings: Settings | None = None, responder: Respond = mock_respond, ctx: Context | None = None) -> FastAPI:
+    ctx = ctx or build_context(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.event("started", operations=len(ctx.contract.operations), seed=ctx.settings.seed, pid=os.getpid())
+        yield
+        ctx.store.close()
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(ctx.contract.json_bytes, media_type="application/json")
+
+    async def openapi_yaml(request: Request) -> Response:
+        return Response(ctx.contract.yaml_text, media_type="application/yaml")
+
+    routes = [
+        *operation_routes(ctx, responder),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
+        *admin_routes(ctx),
+    ]
+    app = FastAPI(
+        title="dumpling-mock",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, Exception: unexpected_error},
+    )
+    app.state.ctx = ctx
+    return app
+
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    """Unknown paths and methods get the contract's error shape, with `Allow` on a 405."""
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug must never show a traceback to the client: log it, answer the documented 500 shape."""
+    logs.EVENTS.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = {"error": "An unexpected server error occurred while fetching the TikTok profile videos: internal mock error"}
+    return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn factory for `--workers N`: each worker rebuilds the app from the parent's settings."""
+    from mock_server.cli import settings_from_json
+
+    settings = settings_from_json(os.environ[SETTINGS_ENV])
+    logs.configure(settings.log_level)
+    return create_app(settings)

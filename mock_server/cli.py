@@ -1,0 +1,141 @@
+"""`dumpling-mock` (also `python -m mock_server`).
+
+    dumpling-mock serve [--host H] [--port P] [--seed N] [--config FILE] [--api-key KEY[:CREDITS]]...
+    dumpling-mock contract [--format yaml|json]    print the effective contract
+
+Every flag has a DUMPLING_MOCK_* environment twin and a config-file key (README: "Settings").
+A bad value ends the command with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import orjson
+
+from mock_server import __version__, logs
+from mock_server.contract import ContractError
+from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve
+from mock_server.state import StateError
+
+SERVE_FLAGS = (
+    ("--host", "address to bind (default 127.0.0.1; 0.0.0.0 to listen on every interface)"),
+    ("--port", "port to listen on (default 8080)"),
+    ("--seed", "seed of the fake data (default 1): same seed + handle = same bytes"),
+    ("--config", "YAML config file (keys: the settings' names, see README)"),
+    ("--rate-limit", "per-key rate limit, N/second|minute|hour|day (default 1000/minute)"),
+    ("--log-level", "critical|error|warning|info|debug (default info)"),
+    ("--state", "SQLite file that keeps keys, credits and the journal across restarts (default: memory)"),
+    ("--workers", "uvicorn worker processes sharing one ledger (default 1)"),
+    ("--admin-token", "open the admin API beyond loopback, to requests with X-Admin-Token: TOKEN"),
+    ("--journal-limit", "request journal entries kept (default 10000)"),
+    ("--max-body-bytes", "largest request body accepted (default 65536)"),
+    ("--page-size", "videos per page (default 10)"),
+    ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
+    ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dumpling-mock", description="Offline twin of DumplingAI's get-tiktok-profile-videos.")
+    parser.add_argument("--version", action="version", version=f"dumpling-mock {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="start the mock server")
+    for flag, help_text in SERVE_FLAGS:
+        serve.add_argument(flag, help=help_text)
+    serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY[:CREDITS]", help="an API key and its credits (repeatable; default: the demo keys)")
+    contract = commands.add_parser("contract", help="print the effective contract (vendor YAML + prose overlay)")
+    contract.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    contract.add_argument("--contract", help="vendor OpenAPI YAML (default: bundled)")
+    contract.add_argument("--overlay", help="OpenAPI Overlay (default: bundled)")
+    return parser
+
+
+def settings_to_json(settings: Settings) -> str:
+    data = dataclasses.asdict(settings)
+    return orjson.dumps(data, default=str).decode()
+
+
+def settings_from_json(text: str) -> Settings:
+    data: dict[str, Any] = orjson.loads(text)
+    for name in ("config", "state", "contract", "overlay"):
+        data[name] = Path(data[name]) if data[name] else None
+    data["api_keys"] = tuple(ApiKey(**k) for k in data["api_keys"])
+    data["rate_limit"] = RateLimit(**data["rate_limit"])
+    return Settings(**data)
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from mock_server.app import SETTINGS_ENV, build_context, create_app
+
+    log_config = logs.configure(settings.log_level)
+    if settings.workers > 1 and settings.state is None:
+        scratch = tempfile.mkdtemp(prefix="dumpling-mock-")
+        atexit.register(shutil.rmtree, scratch, True)
+        settings = dataclasses.replace(settings, state=Path(scratch) / "state.sqlite3")
+    ctx = build_context(settings)  # fails fast, in one line, on a bad contract or state file
+    _banner(settings)
+    common: dict[str, Any] = dict(
+        host=settings.host,
+        port=settings.port,
+        log_config=log_config,
+        access_log=False,
+        server_header=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+    )
+    if settings.workers == 1:
+        uvicorn.run(create_app(ctx=ctx), **common)
+    else:
+        ctx.store.close()
+        os.environ[SETTINGS_ENV] = settings_to_json(settings)
+        uvicorn.run("mock_server.app:create_app_from_env", factory=True, workers=settings.workers, **common)
+    return 0
+
+
+def _banner(settings: Settings) -> None:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    key = next((k.key for k in settings.keys if k.active), "YOUR_KEY")
+    shown = key if not settings.api_keys else "YOUR_API_KEY"  # never print a configured key
+    print(
+        f"dumpling-mock {__version__} on http://{host}:{settings.port} (seed {settings.seed}, {len(settings.keys)} key(s))\n"
+        f"Try:\n  curl -X POST http://{host}:{settings.port}/api/v1/get-tiktok-profile-videos \\\n"
+        f"    -H 'Authorization: Bearer {shown}' -H 'Content-Type: application/json' \\\n"
+        f"    -d '{{ \"handle\": \"stoolpresidente\" }}'\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def print_contract(args: argparse.Namespace) -> int:
+    from mock_server.contract import load_contract
+
+    contract = load_contract(Path(args.contract) if args.contract else None, Path(args.overlay) if args.overlay else None)
+    sys.stdout.write(contract.yaml_text if args.format == "yaml" else contract.json_bytes.decode() + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            flags = {k: v for k, v in vars(args).items() if k != "command"}
+            return serve(resolve(flags, os.environ))
+        if args.command == "contract":
+            return print_contract(args)
+    except (SettingsError, ContractError, StateError) as exc:
+        print(f"dumpling-mock: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2

@@ -1,0 +1,1 @@
+"""Deterministic data providers of the mock: pure functions from (seed, request) to response bodies."""

@@ -1,0 +1,171 @@
+"""Stage 2, validate request: auth, body limits, JSON, the contract's request schema, and the
+documented advice (no @ in the handle). Produces a `Checked` request; never raises to the client.
+
+Order (documented in the README): auth -> body size -> Content-Type -> JSON -> schema -> handle.
+The first failure decides the documented error; warnings never change the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+
+from mock_server.contract import Operation
+from mock_server.errors import Problem
+from mock_server.secrets import bearer_key
+from mock_server.state import KeyInfo, Store
+from mock_server.validator import ContractValidator, Violation
+
+TIKTOK_OPERATION = "listTikTokProfileVideos"
+HANDLE = re.compile(r"[A-Za-z0-9._]{1,24}")  # what TikTok accepts as a username
+RESERVED_HANDLE = re.compile(r"(error-\d{3}(-[A-Za-z0-9_]{1,64})?|videos-\d{1,8})")
+BODY_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Checked:
+    """A request after stage 2. `problem` is the documented error it earned, if any."""
+
+    op: Operation
+    key: KeyInfo | None = None
+    body: Any = None
+    body_text: str = ""  # the raw body as received (decoded leniently, truncated) for the journal
+    handle: str = ""  # the TikTok handle, normalised (no leading @)
+    problem: Problem | None = None
+    violations: list[Violation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def reject(self, problem: Problem, violation: Violation | None = None) -> "Checked":
+        if self.problem is None:
+            self.problem = problem
+        if violation is not None:
+            self.violations.append(violation)
+        return self
+
+
+async def check_request(request: Request, op: Operation, store: Store, validator: ContractValidator, max_body: int) -> Checked:
+    checked = Checked(op=op)
+    if op.secured and not _authenticate(request, store, checked):
+        return checked
+    raw = await _read_body(request, max_body, checked)
+    if raw is None:
+        return checked
+    if op.request_schema is None:
+        return checked
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        reason = "Content-Type is missing" if not content_type else f"Content-Type is {content_type!r}, not application/json"
+        return checked.reject(Problem(400, "invalid_json", reason), Violation("request.headers", "/content-type", reason))
+    if not raw and not op.request_required:
+        return checked
+    body = _parse_json(raw, checked)
+    if checked.problem:
+        return checked
+    checked.body = body
+    violations = validator.request_body(op, body)
+    if violations:
+        checked.violations += violations
+        on_handle = any(v.pointer.startswith("/handle") or "'handle'" in v.message for v in violations)
+        example = "handle_required" if on_handle else ("invalid_json" if not isinstance(body, dict) else "service_issue")
+        return checked.reject(Problem(400, example, "; ".join(str(v) for v in violations)))
+    for name in validator.unknown_fields(op, body):
+        checked.warnings.append(f"body field {name!r} is not in the contract")
+    if op.operation_id == TIKTOK_OPERATION:
+        _check_handle(checked)
+    return checked
+
+
+def _authenticate(request: Request, store: Store, checked: Checked) -> bool:
+    header = request.headers.get("authorization")
+    key = bearer_key(header)
+    if key is None:
+        reason = "no Authorization header" if header is None else "Authorization is not 'Bearer <key>'"
+        checked.reject(Problem(401, None, reason), Violation("request.headers", "/authorization", reason))
+        return False
+    info = store.find_key(key)
+    if info is None or not info.active:
+        reason = "unknown API key" if info is None else "inactive API key"
+        checked.reject(Problem(401, None, reason))
+        return False
+    checked.key = info
+    return True
+
+
+async def _read_body(request: Request, limit: int, checked: Checked) -> bytes | None:
+    """Read at most `limit` bytes; reject early on Content-Length, late on a lying stream."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        reason = f"body larger than {limit} bytes" if declared.isdigit() else "Content-Length is not a number"
+        checked.reject(Problem(400, "invalid_json", reason), Violation("request.body", "", reason))
+        return None
+    chunks: list[bytes] = []
+    size = 0
+
+    async def collect() -> bool:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return False
+            chunks.append(chunk)
+        return True
+
+    try:
+        complete = await asyncio.wait_for(collect(), BODY_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        checked.reject(Problem(400, "invalid_json", f"body not received within {BODY_TIMEOUT_S:.0f} s"))
+        return None
+    except ClientDisconnect:
+        checked.reject(Problem(400, "invalid_json", "client disconnected while sending the body"))
+        return None
+    raw = b"".join(chunks)
+    checked.body_text = raw[:2048].decode("utf-8", "replace")
+    if not complete:
+        reason = f"body larger than {limit} bytes"
+        checked.reject(Problem(400, "invalid_json", reason), Violation("request.body", "", reason))
+        return None
+    return raw
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate key {duplicate!r}")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_json(raw: bytes, checked: Checked) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        reason = "body is not valid UTF-8"
+    except RecursionError:
+        reason = "body is nested too deeply"
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        reason = f"body is not valid JSON: {exc}"
+    checked.reject(Problem(400, "invalid_json", reason), Violation("request.body", "", reason))
+    return None
+
+
+def _check_handle(checked: Checked) -> None:
+    """The page's advice: 'Do not include the @ symbol'. Served (stripped) but flagged."""
+    handle: str = checked.body["handle"]
+    if handle.startswith("@"):
+        checked.warnings.append("handle starts with '@'; the documentation says not to include it")
+        handle = handle[1:]
+    checked.handle = handle
+    if not handle:
+        checked.reject(Problem(400, "handle_required", "handle is only '@'"))
+    elif not (HANDLE.fullmatch(handle) or RESERVED_HANDLE.fullmatch(handle)):
+        checked.reject(Problem(400, "handle_unprocessable", "a TikTok handle is 1-24 letters, digits, '.' or '_'"))

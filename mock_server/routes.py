@@ -1,0 +1,129 @@
+"""Stage 1, route: one Starlette route per operation of the contract. Its endpoint runs the
+pipeline, data flowing one way:
+
+    check_request -> overrides -> respond -> state.settle -> check_response -> send
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mock_server import logs
+from mock_server.context import Context
+from mock_server.contract import Operation
+from mock_server.errors import Problem
+from mock_server.overrides import Override, from_faults, from_handle, from_prefer
+from mock_server.request_checks import Checked, check_request
+from mock_server.responders import Outcome, problem_outcome, respond
+from mock_server.response_checks import check_response, violations_header
+from mock_server.secrets import bearer_key, mask
+
+LEDGER_REASONS = {503: "rate limit exceeded for this key", 403: "fewer credits left than this request costs"}
+RATE_HEADERS = {"x-ratelimit-limit": "limit", "x-ratelimit-remaining": "remaining"}
+
+Respond = Callable[[Checked, Override | None, Context, Request], Awaitable[Outcome]]
+
+
+async def mock_respond(checked: Checked, override: Override | None, ctx: Context, request: Request) -> Outcome:
+    return respond(checked, override, ctx)
+
+
+def starlette_path(path: str) -> str:
+    """OpenAPI `{param}` paths are Starlette paths already; only reject odd characters."""
+    return re.sub(r"\{([^}/]+)\}", lambda m: "{" + re.sub(r"\W", "_", m.group(1)) + "}", path)
+
+
+def operation_routes(ctx: Context, responder: Respond = mock_respond) -> list[Route]:
+    """One route per path, serving each of its methods (so other methods get 405 with Allow)."""
+    by_path: dict[str, dict[str, Operation]] = {}
+    for op in ctx.contract.operations:
+        by_path.setdefault(op.path, {})[op.method] = op
+    return [
+        Route(starlette_path(path), _endpoint(ops, ctx, responder), methods=list(ops), name=path)
+        for path, ops in by_path.items()
+    ]
+
+
+def _endpoint(ops: dict[str, Operation], ctx: Context, responder: Respond) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        op = ops[request.method] if request.method in ops else ops[next(iter(ops))]
+        return await handle(request, op, ctx, responder)
+
+    return endpoint
+
+
+async def handle(request: Request, op: Operation, ctx: Context, responder: Respond) -> Response:
+    started = time.perf_counter()
+    checked = await check_request(request, op, ctx.store, ctx.validator, ctx.settings.max_body_bytes)
+    override = _override(request, checked, ctx)
+    if override is not None and override.latency_ms:
+        await asyncio.sleep(override.latency_ms / 1000)
+    outcome = await responder(checked, override, ctx, request)
+
+    presented = bearer_key(request.headers.get("authorization"))
+    entry = {
+        "method": request.method,
+        "path": request.url.path,
+        "operation": op.operation_id,
+        "key": mask(presented),
+        "content_type": request.headers.get("content-type", ""),
+        "body": checked.body_text.replace(presented, mask(presented)) if presented else checked.body_text,
+        "handle": checked.handle,
+        "example": outcome.example,
+        "reason": outcome.reason,
+        "warnings": checked.warnings,
+        "violations": [v.as_dict() for v in checked.violations],
+    }
+    settlement = ctx.store.settle(checked.key, outcome.status, outcome.cost, entry)
+    if settlement.status != outcome.status:
+        outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
+
+    headers = dict(outcome.headers)
+    if settlement.limit is not None:
+        values = {"limit": settlement.limit, "remaining": settlement.remaining}
+        for name in op.header_names(outcome.status):
+            source = RATE_HEADERS.get(name.lower())
+            if source:
+                headers[name] = str(values[source])
+    if outcome.reason and outcome.status >= 400:
+        headers["X-Mock-Reason"] = outcome.reason.encode("ascii", "backslashreplace").decode()[:512]
+    if outcome.media_type:
+        headers["content-type"] = outcome.media_type
+    violations = check_response(ctx.validator, op, outcome.status, headers, outcome.body)
+    if violations:
+        headers["X-Mock-Violations"] = violations_header(violations)
+        if settlement.journal_id is not None:
+            ctx.store.amend_journal(settlement.journal_id, response_violations=[v.as_dict() for v in violations])
+    logs.access(
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "status": outcome.status,
+            "key": entry["key"],
+            "handle": checked.handle,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+    )
+    return Response(outcome.body, status_code=outcome.status, headers=headers)
+
+
+def _override(request: Request, checked: Checked, ctx: Context) -> Override | None:
+    if checked.op.secured and checked.key is None:
+        return None  # no key: the documented 401 comes first
+    prefer = from_prefer(request.headers.get("prefer"), checked.op)
+    if prefer is not None:
+        return prefer
+    fault = from_faults(ctx.store, checked.op, ctx.rng)
+    if fault is not None and fault.status:
+        return fault
+    by_handle = from_handle(checked.handle, checked.op) if checked.handle and checked.problem is None else None
+    if by_handle is not None and fault is not None:
+        return Override(by_handle.status, by_handle.example, by_handle.source, fault.latency_ms, by_handle.error)
+    return by_handle or fault

@@ -1,0 +1,238 @@
+"""Settings: command-line flags, then `DUMPLING_MOCK_*` environment variables, then the config
+file, then the embedded defaults. Every bad value gives a one-line `SettingsError` naming where it
+came from, so `dumpling-mock serve` can print it and exit 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+ENV_PREFIX = "DUMPLING_MOCK_"
+DEMO_KEYS = (
+    # (key, credits, active): the demo keys exist only when no key is configured.
+    ("sk_mock_demo", 1_000_000, True),
+    ("sk_mock_low_credits", 0, True),
+    ("sk_mock_inactive", 1_000_000, False),
+)
+PERIODS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400, "d": 86400}
+
+
+class SettingsError(ValueError):
+    """One bad flag, environment variable or config value, in one line."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key: str
+    credits: int
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    requests: int
+    period_s: int
+
+    def __str__(self) -> str:
+        return f"{self.requests}/{self.period_s}s"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = 1
+    config: Path | None = None
+    api_keys: tuple[ApiKey, ...] = ()
+    rate_limit: RateLimit = RateLimit(1000, 60)
+    log_level: str = "info"
+    state: Path | None = None
+    workers: int = 1
+    admin_token: str | None = None
+    journal_limit: int = 10_000
+    max_body_bytes: int = 64 * 1024
+    page_size: int = 10
+    handles: Mapping[str, int] = field(default_factory=dict)
+    contract: Path | None = None
+    overlay: Path | None = None
+    upstream: str | None = None  # proxy mode: forward to this base URL instead of mocking
+
+    @property
+    def keys(self) -> tuple[ApiKey, ...]:
+        """The configured keys, or the documented demo keys when none is configured."""
+        return self.api_keys or tuple(ApiKey(*k) for k in DEMO_KEYS)
+
+
+# --- parsers: str (or YAML value) -> typed value; raise ValueError with a short reason -------------
+def _int(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not re.fullmatch(r"-?\d{1,19}", str(value).strip()):
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        number = int(str(value).strip())
+        if not low <= number <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return number
+
+    return parse
+
+
+def _api_key(value: Any) -> ApiKey:
+    if isinstance(value, dict):
+        unknown = set(value) - {"key", "credits", "active"}
+        if unknown or "key" not in value:
+            raise ValueError("each key needs 'key' and may have 'credits' and 'active'")
+        key = _key_text(str(value["key"]))
+        credits = _int(0, 10**15)(value.get("credits", DEMO_KEYS[0][1]))
+        active = value.get("active", True)
+        if not isinstance(active, bool):
+            raise ValueError("'active' must be true or false")
+        return ApiKey(key, credits, active)
+    text = str(value).strip()
+    key, _, credits = text.rpartition(":") if ":" in text else (text, "", "")
+    return ApiKey(_key_text(key), _int(0, 10**15)(credits) if credits else DEMO_KEYS[0][1])
+
+
+def _key_text(key: str) -> str:
+    if not re.fullmatch(r"[\x21-\x7e]{1,512}", key) or ":" in key or "," in key:
+        raise ValueError("a key is 1-512 printable characters without spaces, ':' or ','")
+    return key
+
+
+def _api_keys(value: Any) -> tuple[ApiKey, ...]:
+    items = value if isinstance(value, list) else [v for v in str(value).split(",") if v.strip()]
+    keys = tuple(_api_key(item) for item in items)
+    if len({k.key for k in keys}) != len(keys):
+        raise ValueError("the same key is given twice")
+    return keys
+
+
+def _rate_limit(value: Any) -> RateLimit:
+    match = re.fullmatch(r"\s*(\d{1,12})\s*/\s*(\d{0,6})\s*([a-z]+)\s*", str(value).lower())
+    if not match or match.group(3) not in PERIODS or int(match.group(1)) < 1:
+        raise ValueError("must look like 600/minute (N/second|minute|hour|day, N >= 1)")
+    return RateLimit(int(match.group(1)), int(match.group(2) or 1) * PERIODS[match.group(3)])
+
+
+def _log_level(value: Any) -> str:
+    level = str(value).strip().lower()
+    if level not in ("critical", "error", "warning", "info", "debug"):
+        raise ValueError("must be one of critical, error, warning, info, debug")
+    return level
+
+
+def _host(value: Any) -> str:
+    host = str(value).strip()
+    if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]{1,253}", host):
+        raise ValueError("must be an IP address or host name")
+    return host
+
+
+def _path(value: Any) -> Path:
+    text = str(value).strip()
+    if not text or "\x00" in text:
+        raise ValueError("must be a file path")
+    return Path(text).expanduser()
+
+
+def _existing_file(value: Any) -> Path:
+    path = _path(value)
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    return path
+
+
+def _handles(value: Any) -> Mapping[str, int]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a mapping of handle: number of videos")
+    parse = _int(0, 10_000_000)
+    return {str(handle).lstrip("@"): parse(count) for handle, count in value.items()}
+
+
+def _url(value: Any) -> str:
+    text = str(value).strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ValueError("must be an http:// or https:// base URL")
+    return text
+
+
+def _token(value: Any) -> str:
+    text = str(value)
+    if len(text) < 8 or not re.fullmatch(r"[\x21-\x7e]+", text):
+        raise ValueError("must be at least 8 printable characters without spaces")
+    return text
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "host": _host,
+    "port": _int(0, 65535),
+    "seed": _int(0, 2**63 - 1),
+    "config": _existing_file,
+    "api_keys": _api_keys,
+    "rate_limit": _rate_limit,
+    "log_level": _log_level,
+    "state": _path,
+    "workers": _int(1, 64),
+    "admin_token": _token,
+    "journal_limit": _int(1, 10_000_000),
+    "max_body_bytes": _int(256, 64 * 1024 * 1024),
+    "page_size": _int(1, 100),
+    "handles": _handles,
+    "contract": _existing_file,
+    "overlay": _existing_file,
+    "upstream": _url,
+}
+FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}
+FLAG_NAMES["api_keys"] = "--api-key"
+ENV_NAMES = {name: ENV_PREFIX + name.upper() for name in PARSERS}
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """The YAML (or JSON) config file: a mapping whose keys are the settings' names."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"config file {path}: cannot read it ({exc.strerror or exc})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise SettingsError(f"config file {path}: not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path}: expected a mapping of setting: value")
+    unknown = sorted(set(data) - set(PARSERS) - {"config"})
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown key '{unknown[0]}' (known: {', '.join(sorted(PARSERS))})")
+    return data
+
+
+def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """Merge flags > environment > config file > defaults into one validated Settings."""
+    values: dict[str, Any] = {}
+
+    def take(name: str, raw: Any, source: str) -> None:
+        try:
+            values[name] = PARSERS[name](raw)
+        except ValueError as exc:
+            shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(raw)
+            raise SettingsError(f"{source}: {exc} (got {shown})") from None
+
+    config_raw = flags.get("config") or env.get(ENV_NAMES["config"])
+    if config_raw:
+        take("config", config_raw, FLAG_NAMES["config"] if flags.get("config") else ENV_NAMES["config"])
+        for name, raw in load_config_file(values["config"]).items():
+            take(name, raw, f"config file {values['config']}: {name}")
+    for name in PARSERS:
+        if name != "config" and env.get(ENV_NAMES[name], "") != "":
+            take(name, env[ENV_NAMES[name]], ENV_NAMES[name])
+    for name in PARSERS:
+        raw = flags.get(name)
+        if name != "config" and raw not in (None, [], ""):
+            take(name, ",".join(raw) if isinstance(raw, list) else raw, FLAG_NAMES[name])
+    return dataclasses.replace(Settings(), **values)

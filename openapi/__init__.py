@@ -1,0 +1,1 @@
+"""The bundled contract (vendor YAML, prose overlay, admin API), shipped as package data."""
