@@ -29,3 +29,20 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
+
+## Check a target against the contract (default: the in-process mock).
+##   make contract BASE_URL=https://staging.example API_KEY=sk_... [MAX_REQUESTS=60]
+MAX_REQUESTS ?=
+contract: $(STAMP)
+	$(BIN)/dumpling-contract $(if $(BASE_URL),--base-url $(BASE_URL)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(MAX_REQUESTS),--max-requests $(MAX_REQUESTS))
+
+## Benchmarks: throughput, latency, cold start, memory (needs wrk: apt-get install wrk).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+IMAGE ?= dumpling-mock:latest
+docker-build:
+	docker build -f docker/Dockerfile -t $(IMAGE) .
+
+docker-run:
+	docker run --rm -p 8080:8080 $(IMAGE)

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from mock_server import __version__, logs
 from mock_server.admin import admin_routes
 from mock_server.context import Context
+from mock_server.data import tiktok
 from mock_server.contract import load_contract
 from mock_server.routes import Respond, mock_respond, operation_routes
 from mock_server.settings import Settings
@@ -32,6 +33,7 @@ SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` han
 
 
 def build_context(settings: Settings) -> Context:
+    tiktok.page(tiktok.Profile(0, "warm-up", 1), None)  # build Faker now, not on the first request
     contract = load_contract(settings.contract, settings.overlay)
     store = Store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit)
     return Context(settings, contract, ContractValidator(contract), store, random.Random(settings.seed))

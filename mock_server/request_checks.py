@@ -168,4 +168,5 @@ def _check_handle(checked: Checked) -> None:
     if not handle:
         checked.reject(Problem(400, "handle_required", "handle is only '@'"))
     elif not (HANDLE.fullmatch(handle) or RESERVED_HANDLE.fullmatch(handle)):
-        checked.reject(Problem(400, "handle_unprocessable", "a TikTok handle is 1-24 letters, digits, '.' or '_'"))
+        # Schema-valid, but no TikTok username looks like this: the vendor's upstream finds no profile.
+        checked.reject(Problem(404, "profile_not_found", "a TikTok handle is 1-24 letters, digits, '.' or '_'"))
