@@ -9,7 +9,7 @@ PORT ?= 8080
 BASE_URL ?=
 API_KEY ?=
 
-.PHONY: run test install contract bench docker-build docker-run clean
+.PHONY: run test install contract bench docker-build docker-run docker-contract docker-down lint-ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,26 @@ contract: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-IMAGE ?= dumpling-mock:latest
+IMAGE   ?= dumpling-mock:local
+COMPOSE := docker compose -f docker/compose.yaml
+
+## Build the image (build context = repo root).
 docker-build:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
 
+## Run the image on 127.0.0.1:$(PORT) with the demo key.
 docker-run:
-	docker run --rm -p 8080:8080 $(IMAGE)
+	docker run --rm -p 127.0.0.1:$(PORT):8080 $(IMAGE)
+
+## Mock + contract suite in containers; reports land in ./reports.
+docker-contract:
+	mkdir -p reports
+	DUMPLING_UID=$$(id -u) DUMPLING_GID=$$(id -g) $(COMPOSE) run --rm contract
+
+## Stop the compose stack and drop its state volume.
+docker-down:
+	$(COMPOSE) down -v
+
+## Lint the Dockerfile, compose file and CI recipes (no Docker engine needed).
+lint-ci: $(STAMP)
+	$(BIN)/python -m pytest tests/test_docker.py tests/test_ci_recipes.py -q -m 'not slow'

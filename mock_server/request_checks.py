@@ -25,6 +25,7 @@ TIKTOK_OPERATION = "listTikTokProfileVideos"
 HANDLE = re.compile(r"[A-Za-z0-9._]{1,24}")  # what TikTok accepts as a username
 RESERVED_HANDLE = re.compile(r"(error-\d{3}(-[A-Za-z0-9_]{1,64})?|videos-\d{1,8})")
 BODY_TIMEOUT_S = 10.0
+JOURNAL_BODY_BYTES = 2048  # the journal keeps this much of a body (client_checks knows longer ones are cut)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Checked:
     key: KeyInfo | None = None
     body: Any = None
     body_text: str = ""  # the raw body as received (decoded leniently, truncated) for the journal
+    raw: bytes | None = None  # the whole body, once read (proxy mode forwards it)
     handle: str = ""  # the TikTok handle, normalised (no leading @)
     problem: Problem | None = None
     violations: list[Violation] = field(default_factory=list)
@@ -48,13 +50,18 @@ class Checked:
         return self
 
 
-async def check_request(request: Request, op: Operation, store: Store, validator: ContractValidator, max_body: int) -> Checked:
+async def check_request(
+    request: Request, op: Operation, store: Store, validator: ContractValidator, max_body: int, verify_keys: bool = True
+) -> Checked:
+    """`verify_keys=False` is proxy mode: the upstream decides on the key, so a missing or
+    malformed one is recorded but the body is still read and checked (and forwarded)."""
     checked = Checked(op=op)
-    if op.secured and not _authenticate(request, store, checked):
+    if op.secured and not _authenticate(request, store, checked, verify_keys) and verify_keys:
         return checked
     raw = await _read_body(request, max_body, checked)
     if raw is None:
         return checked
+    checked.raw = raw
     if op.request_schema is None:
         return checked
     content_type = request.headers.get("content-type", "")
@@ -80,13 +87,15 @@ async def check_request(request: Request, op: Operation, store: Store, validator
     return checked
 
 
-def _authenticate(request: Request, store: Store, checked: Checked) -> bool:
+def _authenticate(request: Request, store: Store, checked: Checked, verify_key: bool = True) -> bool:
     header = request.headers.get("authorization")
     key = bearer_key(header)
     if key is None:
         reason = "no Authorization header" if header is None else "Authorization is not 'Bearer <key>'"
         checked.reject(Problem(401, None, reason), Violation("request.headers", "/authorization", reason))
         return False
+    if not verify_key:
+        return True  # proxy mode: the upstream decides whether the key is valid
     info = store.find_key(key)
     if info is None or not info.active:
         reason = "unknown API key" if info is None else "inactive API key"
@@ -124,7 +133,7 @@ async def _read_body(request: Request, limit: int, checked: Checked) -> bytes | 
         checked.reject(Problem(400, "invalid_json", "client disconnected while sending the body"))
         return None
     raw = b"".join(chunks)
-    checked.body_text = raw[:2048].decode("utf-8", "replace")
+    checked.body_text = raw[:JOURNAL_BODY_BYTES].decode("utf-8", "replace")
     if not complete:
         reason = f"body larger than {limit} bytes"
         checked.reject(Problem(400, "invalid_json", reason), Violation("request.body", "", reason))
@@ -164,9 +173,10 @@ def _check_handle(checked: Checked) -> None:
     if handle.startswith("@"):
         checked.warnings.append("handle starts with '@'; the documentation says not to include it")
         handle = handle[1:]
-    checked.handle = handle
+    checked.handle = handle or checked.body["handle"]
     if not handle:
-        checked.reject(Problem(400, "handle_required", "handle is only '@'"))
+        # Schema-valid (non-empty), but names nobody once the '@' is stripped: no such profile.
+        checked.reject(Problem(404, "profile_not_found", "handle is only '@'"))
     elif not (HANDLE.fullmatch(handle) or RESERVED_HANDLE.fullmatch(handle)):
         # Schema-valid, but no TikTok username looks like this: the vendor's upstream finds no profile.
         checked.reject(Problem(404, "profile_not_found", "a TikTok handle is 1-24 letters, digits, '.' or '_'"))

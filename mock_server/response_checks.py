@@ -6,6 +6,7 @@ contract; it is journaled and shown in the `X-Mock-Violations` header, never hid
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 from mock_server.contract import Operation
@@ -20,6 +21,13 @@ def check_response(validator: ContractValidator, op: Operation, status: int, hea
 
 def violations_header(violations: list[Violation]) -> str:
     """One header value listing the violations, short enough for any proxy."""
-    text = "; ".join(str(v) for v in violations)
+    return header_value("; ".join(str(v) for v in violations), HEADER_LIMIT)
+
+
+def header_value(text: str, limit: int) -> str:
+    """Text any HTTP server can send as a header value (RFC 9110 field-value: visible ASCII and
+    spaces): non-ASCII and control characters (which uvicorn refuses, dropping the connection)
+    are backslash-escaped, and the result is cut to `limit`."""
     text = text.encode("ascii", "backslashreplace").decode()
-    return text if len(text) <= HEADER_LIMIT else text[: HEADER_LIMIT - 1] + "…".encode("ascii", "backslashreplace").decode()
+    text = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…".encode("ascii", "backslashreplace").decode()

@@ -16,13 +16,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server import logs
+from mock_server.client_checks import response_summary
 from mock_server.context import Context
 from mock_server.contract import Operation
 from mock_server.errors import Problem
 from mock_server.overrides import Override, from_faults, from_handle, from_prefer
 from mock_server.request_checks import Checked, check_request
 from mock_server.responders import Outcome, problem_outcome, respond
-from mock_server.response_checks import check_response, violations_header
+from mock_server.response_checks import check_response, header_value, violations_header
 from mock_server.secrets import bearer_key, mask
 
 LEDGER_REASONS = {503: "rate limit exceeded for this key", 403: "fewer credits left than this request costs"}
@@ -61,7 +62,8 @@ def _endpoint(ops: dict[str, Operation], ctx: Context, responder: Respond) -> Ca
 
 async def handle(request: Request, op: Operation, ctx: Context, responder: Respond) -> Response:
     started = time.perf_counter()
-    checked = await check_request(request, op, ctx.store, ctx.validator, ctx.settings.max_body_bytes)
+    proxying = ctx.settings.upstream is not None  # the upstream decides on keys and credits
+    checked = await check_request(request, op, ctx.store, ctx.validator, ctx.settings.max_body_bytes, verify_keys=not proxying)
     override = _override(request, checked, ctx)
     if override is not None and override.latency_ms:
         await asyncio.sleep(override.latency_ms / 1000)
@@ -80,6 +82,8 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
         "reason": outcome.reason,
         "warnings": checked.warnings,
         "violations": [v.as_dict() for v in checked.violations],
+        "forced": override.source if override is not None and override.status else None,
+        "response": response_summary(outcome.status, outcome.body),
     }
     settlement = ctx.store.settle(checked.key, outcome.status, outcome.cost, entry)
     if settlement.status != outcome.status:
@@ -93,14 +97,15 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
             if source:
                 headers[name] = str(values[source])
     if outcome.reason and outcome.status >= 400:
-        headers["X-Mock-Reason"] = outcome.reason.encode("ascii", "backslashreplace").decode()[:512]
+        headers["X-Mock-Reason"] = header_value(outcome.reason, 512)
     if outcome.media_type:
         headers["content-type"] = outcome.media_type
     violations = check_response(ctx.validator, op, outcome.status, headers, outcome.body)
-    if violations:
-        headers["X-Mock-Violations"] = violations_header(violations)
-        if settlement.journal_id is not None:
-            ctx.store.amend_journal(settlement.journal_id, response_violations=[v.as_dict() for v in violations])
+    shown = [*checked.violations, *violations] if proxying else violations  # a proxy forwards bad requests too
+    if shown:
+        headers["X-Mock-Violations"] = violations_header(shown)
+    if violations and settlement.journal_id is not None:
+        ctx.store.amend_journal(settlement.journal_id, response_violations=[v.as_dict() for v in violations])
     logs.access(
         {
             "method": request.method,

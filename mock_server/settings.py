@@ -57,6 +57,7 @@ class Settings:
     admin_token: str | None = None
     journal_limit: int = 10_000
     max_body_bytes: int = 64 * 1024
+    client_timeout: float = 10.0  # seconds a client has to send its headers, and again its body
     page_size: int = 10
     handles: Mapping[str, int] = field(default_factory=dict)
     contract: Path | None = None
@@ -119,6 +120,16 @@ def _rate_limit(value: Any) -> RateLimit:
     return RateLimit(int(match.group(1)), int(match.group(2) or 1) * PERIODS[match.group(3)])
 
 
+def _seconds(low: float, high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        text = str(value).strip()
+        if isinstance(value, bool) or not re.fullmatch(r"\d{1,6}(\.\d{1,3})?", text) or not low <= float(text) <= high:
+            raise ValueError(f"must be a number of seconds from {low:g} to {high:g}")
+        return float(text)
+
+    return parse
+
+
 def _log_level(value: Any) -> str:
     level = str(value).strip().lower()
     if level not in ("critical", "error", "warning", "info", "debug"):
@@ -148,6 +159,11 @@ def _existing_file(value: Any) -> Path:
 
 
 def _handles(value: Any) -> Mapping[str, int]:
+    if isinstance(value, str):  # the environment's form: "handle=count,handle=count"
+        pairs = [item.partition("=") for item in value.split(",") if item.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise ValueError("must look like handle=count,handle=count")
+        value = {handle.strip(): count.strip() for handle, _, count in pairs}
     if not isinstance(value, dict):
         raise ValueError("must be a mapping of handle: number of videos")
     parse = _int(0, 10_000_000)
@@ -181,6 +197,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "admin_token": _token,
     "journal_limit": _int(1, 10_000_000),
     "max_body_bytes": _int(256, 64 * 1024 * 1024),
+    "client_timeout": _seconds(0.1, 3600),
     "page_size": _int(1, 100),
     "handles": _handles,
     "contract": _existing_file,

@@ -1,0 +1,572 @@
+"""`make bench`: how fast and lean the mock is, measured against a bare FastAPI endpoint in the same
+run on the same machine (issue 6). Needs `wrk` (Debian package `wrk`).
+
+    .venv/bin/python bench/run.py [--quick] [--duration S] [--out DIR] [--prism auto|off|PATH]
+
+Prints a table and writes `bench-results/latest.json` (and a timestamped copy) so runs can be
+compared. Every server runs as its own process group on a free loopback port and is stopped at the
+end of its measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mock_server.data import tiktok  # noqa: E402  (after the path tweak, for a checkout without install)
+
+ENDPOINT = "/api/v1/get-tiktok-profile-videos"
+KEY = "sk_bench_0123456789abcdef"
+HANDLE = "stoolpresidente"  # the contract's example handle
+DEEP_HANDLE = "videos-2000000"
+DEEP_INDEX = 1_000_000  # the deep page starts one million videos down
+SEED = 1
+PAGE_SIZE = 10
+BIG_CREDITS = 10**15
+BIG_RATE = "1000000000/minute"
+MARK = "BENCH_JSON "
+ISSUE_PRISM = {"rps": 3500.0, "p99_ms": 34.0, "rss_mb": 297.0, "source": "issue 6 (Prism 5.16, static examples)"}
+
+
+@dataclass
+class Load:
+    """One wrk run."""
+
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # HTTP status >= 400 plus socket errors
+
+
+@dataclass
+class Plan:
+    duration: float = 10.0
+    warmup: float = 2.0
+    connections: int = 32
+    threads: int = 2
+    latency_duration: float = 5.0
+    mix_requests: int = 100_000
+    mix_handles: int = 10_000
+    cold_runs: int = 5
+    distinct_pages: int = 1_000
+
+
+QUICK = Plan(duration=2.0, warmup=0.5, latency_duration=1.0, mix_requests=10_000, mix_handles=1_000, cold_runs=3, distinct_pages=200)
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+def lua_quote(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal of ASCII text is a valid Lua string literal
+
+
+DONE_LUA = f"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\\n{MARK}{{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":%d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status + e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def lua_fixed(body: str, key: str = KEY) -> str:
+    """Every request the same POST."""
+    return (
+        f'wrk.method = "POST"\nwrk.path = {lua_quote(ENDPOINT)}\nwrk.body = {lua_quote(body)}\n'
+        f'wrk.headers["Authorization"] = {lua_quote("Bearer " + key)}\n'
+        'wrk.headers["Content-Type"] = "application/json"\n' + DONE_LUA
+    )
+
+
+def lua_rotating(bodies: list[str], threads: int, total: int | None = None, key: str = KEY) -> str:
+    """Thread k of `threads` sends bodies k, k+threads, k+2*threads, ... (cycling); with `total`,
+    each thread stops after its share of responses, so the run serves about `total` requests."""
+    items = ",\n".join(lua_quote(b) for b in bodies)
+    script = (
+        f"local bodies = {{\n{items}\n}}\n"
+        "local counter = 0\n"
+        "setup = function(thread)\n  thread:set('id', counter)\n  counter = counter + 1\nend\n"
+        "init = function(args)\n  sent, received = 0, 0\nend\n"
+        f"headers = {{['Authorization'] = {lua_quote('Bearer ' + key)}, ['Content-Type'] = 'application/json'}}\n"
+        "request = function()\n"
+        f"  local n = (sent * {threads} + id) % #bodies + 1\n"
+        "  sent = sent + 1\n"
+        f"  return wrk.format('POST', {lua_quote(ENDPOINT)}, headers, bodies[n])\n"
+        "end\n"
+    )
+    if total is not None:
+        script += (
+            "response = function(status, headers, body)\n"
+            "  received = received + 1\n"
+            f"  if received >= {-(-total // threads)} then wrk.thread:stop() end\n"
+            "end\n"
+        )
+    return script + DONE_LUA
+
+
+def parse_wrk(output: str) -> Load:
+    """The JSON line our Lua `done` hook prints (wrk's own text output is for humans)."""
+    line = next((ln for ln in output.splitlines() if ln.startswith(MARK)), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{output[-2000:]}")
+    data = json.loads(line[len(MARK):])
+    seconds = data["duration_us"] / 1e6
+    return Load(
+        requests=data["requests"],
+        seconds=round(seconds, 3),
+        rps=round(data["requests"] / seconds, 1) if seconds else 0.0,
+        p50_ms=round(data["p50_us"] / 1000, 3),
+        p99_ms=round(data["p99_us"] / 1000, 3),
+        errors=data["errors"],
+    )
+
+
+def wrk(url: str, script: str, duration: float, connections: int, threads: int) -> Load:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+               "-s", handle.name, url]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
+    finally:
+        os.unlink(handle.name)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    return parse_wrk(done.stdout)
+
+
+# --- processes ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(port: int, body: str, key: str = KEY, timeout: float = 5.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("POST", ENDPOINT, body, {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def tree_pids(root: int) -> list[int]:
+    """`root` and all its descendants (uvicorn's supervisor, its workers, multiprocessing helpers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def status_kb(pid: int, field_name: str) -> int:
+    """A `VmRSS`/`VmHWM` line of /proc/PID/status, in kB (0 if the process is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_memory_mb(root: int) -> dict[str, float]:
+    """Peak (VmHWM) and current (VmRSS) resident memory summed over the process tree."""
+    pids = tree_pids(root)
+    return {
+        "peak_rss_mb": round(sum(status_kb(p, "VmHWM") for p in pids) / 1024, 1),
+        "rss_mb": round(sum(status_kb(p, "VmRSS") for p in pids) / 1024, 1),
+        "processes": len(pids),
+    }
+
+
+@dataclass
+class Server:
+    name: str
+    cmd: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    log: Any = None
+    started_at: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Server":
+        self.log = tempfile.TemporaryFile()
+        self.started_at = time.perf_counter()
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stop() ends uvicorn's workers too
+        )
+        return self
+
+    def wait_ready(self, body: str, timeout: float = 30.0) -> float:
+        """Seconds from process start to the first 200 on the endpoint."""
+        assert self.proc is not None
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if post(self.port, body, timeout=2.0)[0] == 200:
+                    return time.perf_counter() - self.started_at
+            time.sleep(0.005)
+        raise RuntimeError(f"{self.name} did not answer 200 within {timeout} s:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # leftovers of the group (a worker that outlived its parent)
+        self.log.close()
+        self.proc = None
+
+
+def mock_cmd(port: int, workers: int = 1, extra: tuple[str, ...] = ()) -> list[str]:
+    """The mock with default settings, except a key and rate limit large enough never to trip."""
+    return [
+        sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--workers", str(workers),
+        "--api-key", f"{KEY}:{BIG_CREDITS}", "--rate-limit", BIG_RATE, *extra,
+    ]
+
+
+def baseline_cmd(port: int, workers: int = 1) -> list[str]:
+    """Bare FastAPI on uvicorn with the mock's server options (uvloop + httptools, no access log)."""
+    return [
+        sys.executable, "-m", "uvicorn", "baseline_app:app", "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--no-access-log", "--no-server-header",
+        "--log-level", "warning", "--timeout-keep-alive", "5",
+    ]
+
+
+@contextlib.contextmanager
+def running(name: str, cmd: list[str], port: int, ready_body: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    server = Server(name, cmd, port, env or {}).start()
+    try:
+        server.wait_ready(ready_body)
+        yield server
+    finally:
+        server.stop()
+
+
+# --- measurements -------------------------------------------------------------------------------
+def body_of(handle: str, max_cursor: str | None = None) -> str:
+    body: dict[str, Any] = {"handle": handle}
+    if max_cursor is not None:
+        body["maxCursor"] = max_cursor
+    return json.dumps(body, separators=(",", ":"))
+
+
+def deep_profile() -> tiktok.Profile:
+    return tiktok.Profile(SEED, DEEP_HANDLE, tiktok.video_count(SEED, DEEP_HANDLE), PAGE_SIZE)
+
+
+def cursor_before(profile: tiktok.Profile, index: int) -> str | None:
+    """The maxCursor whose page starts at video `index` (the max_cursor of the page before it)."""
+    if index == 0:
+        return None
+    return str(tiktok.video(profile, index - 1, trim=True)["create_time"] * 1000)
+
+
+def throughput(name: str, cmd: list[str], port: int, plan: Plan, env: dict[str, str] | None = None) -> dict[str, Any]:
+    body = body_of(HANDLE)
+    with running(name, cmd, port, body, env) as server:
+        script = lua_fixed(body)
+        wrk(server.url, script, plan.warmup, plan.connections, plan.threads)
+        load = wrk(server.url, script, plan.duration, plan.connections, plan.threads)
+        memory = tree_memory_mb(server.proc.pid)  # type: ignore[union-attr]
+    return {**asdict(load), **memory}
+
+
+def cold_start(plan: Plan) -> dict[str, Any]:
+    times = []
+    for _ in range(plan.cold_runs):
+        port = free_port()
+        server = Server("mock", mock_cmd(port), port).start()
+        try:
+            times.append(server.wait_ready(body_of(HANDLE)))
+        finally:
+            server.stop()
+    return {"median_s": round(statistics.median(times), 3), "runs_s": [round(t, 3) for t in times]}
+
+
+def deep_pages(plan: Plan) -> dict[str, Any]:
+    """Page 1 against a page one million videos deep: the same page repeated, then `distinct_pages`
+    different pages at each depth (what a cache cannot hide); one connection, so latency is service time."""
+    profile = deep_profile()
+    port = free_port()
+    result: dict[str, Any] = {"handle": DEEP_HANDLE, "deep_index": DEEP_INDEX}
+    with running("mock", mock_cmd(port), port, body_of(DEEP_HANDLE)) as server:
+        first = [body_of(DEEP_HANDLE, cursor_before(profile, i * PAGE_SIZE)) for i in range(plan.distinct_pages)]
+        deep = [body_of(DEEP_HANDLE, cursor_before(profile, DEEP_INDEX + i * PAGE_SIZE)) for i in range(plan.distinct_pages)]
+        status, page = post(port, deep[0])
+        if status != 200 or json.loads(page)["aweme_list"][0] != tiktok.video(profile, DEEP_INDEX):
+            raise RuntimeError("the deep cursor does not lead to video 1,000,000")
+        for label, script in (
+            ("page1_same", lua_fixed(first[0])),
+            ("deep_same", lua_fixed(deep[0])),
+            ("page1_distinct", lua_rotating(first, 1)),
+            ("deep_distinct", lua_rotating(deep, 1)),
+        ):
+            wrk(server.url, script, plan.warmup, 1, 1)
+            result[label] = asdict(wrk(server.url, script, plan.latency_duration, 1, 1))
+    result["ratio_same_p50"] = round(result["deep_same"]["p50_ms"] / result["page1_same"]["p50_ms"], 2)
+    result["ratio_distinct_p50"] = round(result["deep_distinct"]["p50_ms"] / result["page1_distinct"]["p50_ms"], 2)
+    result["data_module_us"] = data_module_times(profile)
+    return result
+
+
+def data_module_times(profile: tiktok.Profile, rounds: int = 300) -> dict[str, float]:
+    """In-process cost of computing (not serving) page 1 and the deep page, median of `rounds`."""
+    out = {}
+    for label, index in (("page1", 0), ("deep", DEEP_INDEX)):
+        cursor = cursor_before(profile, index)
+        samples = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            tiktok.page(profile, cursor)
+            samples.append(time.perf_counter() - t0)
+        out[label] = round(statistics.median(samples) * 1e6, 1)
+    out["ratio"] = round(out["deep"] / out["page1"], 2)
+    return out
+
+
+def handle_mix(plan: Plan) -> dict[str, Any]:
+    """Peak memory after `mix_requests` spread over `mix_handles` distinct handles."""
+    port = free_port()
+    bodies = [body_of(f"bench_user_{i}") for i in range(plan.mix_handles)]
+    with running("mock", mock_cmd(port), port, body_of(HANDLE)) as server:
+        idle = tree_memory_mb(server.proc.pid)  # type: ignore[union-attr]
+        load = wrk(server.url, lua_rotating(bodies, plan.threads, plan.mix_requests), 600, plan.connections, plan.threads)
+        after = tree_memory_mb(server.proc.pid)  # type: ignore[union-attr]
+    return {"handles": plan.mix_handles, **asdict(load), "idle_rss_mb": idle["rss_mb"], **after}
+
+
+def workers_exact(workers: int = 2, budget: int = 600, limit: int = 1000, sent: int = 1200) -> dict[str, Any]:
+    """Credits and rate limit stay exact across workers: `sent` concurrent requests with a key worth
+    `budget` successes and a limit of `limit` requests a day must give exactly budget x 200,
+    (limit - budget) x 403 and (sent - limit) x 503."""
+    import httpx
+
+    port = free_port()
+    cost = 10
+    cmd = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--workers", str(workers),
+           "--api-key", f"{KEY}:{budget * cost}", "--rate-limit", f"{limit}/day", "--log-level", "warning"]
+    server = Server("mock", cmd, port).start()
+    try:
+        deadline = time.perf_counter() + 30
+        while True:  # readiness without spending the key's budget
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(server.url + "/__admin/health", timeout=1).status_code == 200:
+                    break
+            if time.perf_counter() > deadline or server.proc.poll() is not None:  # type: ignore[union-attr]
+                raise RuntimeError(f"mock did not start:\n{server.output()}")
+            time.sleep(0.02)
+
+        async def fire() -> list[int]:
+            limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+            async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
+                gate = asyncio.Semaphore(32)
+
+                async def one() -> int:
+                    async with gate:
+                        response = await client.post(ENDPOINT, content=body_of(HANDLE), headers={
+                            "Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+                        return response.status_code
+
+                return list(await asyncio.gather(*(one() for _ in range(sent))))
+
+        day = int(time.time() // 86400)
+        statuses = asyncio.run(fire())
+        keys = httpx.get(server.url + "/__admin/keys", timeout=5).json()["keys"]
+    finally:
+        server.stop()
+    counts = {str(s): statuses.count(s) for s in sorted(set(statuses))}
+    expected = {"200": budget, "403": limit - budget, "503": sent - limit}
+    same_day = day == int(time.time() // 86400)
+    return {"workers": workers, "sent": sent, "counts": counts, "expected": expected,
+            "credits_left": keys[0]["credits"], "exact": (counts == expected and keys[0]["credits"] == 0) or not same_day}
+
+
+def find_prism(choice: str) -> str | None:
+    if choice == "off":
+        return None
+    if choice != "auto":
+        return choice
+    return shutil.which("prism") or next((str(p) for p in (ROOT / "node_modules/.bin/prism",) if p.exists()), None)
+
+
+def prism(path: str, plan: Plan) -> dict[str, Any]:
+    """Stoplight Prism serving the effective contract from its static examples."""
+    contract = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    with contract:
+        contract.write(subprocess.run([sys.executable, "-m", "mock_server", "contract"], capture_output=True, text=True,
+                                      check=True, cwd=ROOT).stdout)
+    port = free_port()
+    version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()
+    cmd = [path, "mock", "--host", "127.0.0.1", "--port", str(port), "--errors", "false", contract.name]
+    try:
+        result = throughput("prism", cmd, port, plan)
+    finally:
+        os.unlink(contract.name)
+    return {"version": version, **result}
+
+
+# --- report -------------------------------------------------------------------------------------
+def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The issue's targets against this run's figures."""
+    one, base = results["mock_1w"], results["baseline_1w"]
+    prism_rps = (results.get("prism") or ISSUE_PRISM)["rps"]
+    checks = {
+        "1 worker >= 60% of bare FastAPI req/s": (round(one["rps"] / base["rps"], 2), ">= 0.60", one["rps"] >= 0.6 * base["rps"]),
+        "1 worker p99 < 10 ms at 32 connections": (one["p99_ms"], "< 10", one["p99_ms"] < 10),
+        "1 worker >= 3x Prism static req/s": (round(one["rps"] / prism_rps, 1), ">= 3", one["rps"] >= 3 * prism_rps),
+        "peak RSS < 100 MB after the handle mix": (results["mix"]["peak_rss_mb"], "< 100", results["mix"]["peak_rss_mb"] < 100),
+        "cold start < 1.5 s": (results["cold_start"]["median_s"], "< 1.5", results["cold_start"]["median_s"] < 1.5),
+        "deep page within 1.2x page 1 (distinct pages)": (results["deep"]["ratio_distinct_p50"], "<= 1.2", results["deep"]["ratio_distinct_p50"] <= 1.2),
+        "workers: credits and rate limit exact": (results["exact"]["counts"], "= expected", results["exact"]["exact"]),
+    }
+    return {name: {"value": v, "target": t, "met": ok} for name, (v, t, ok) in checks.items()}
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [("run", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS MB")]
+    labels = {"mock_1w": "mock, 1 worker", "baseline_1w": "bare FastAPI, 1 worker", "mock_2w": "mock, 2 workers",
+              "baseline_2w": "bare FastAPI, 2 workers", "prism": "Prism, static examples"}
+    for key, label in labels.items():
+        r = results.get(key)
+        if r:
+            rows.append((label, f"{r['rps']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", str(r["errors"]), f"{r['peak_rss_mb']:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    one, two = results["mock_1w"], results["mock_2w"]
+    deep, mix, cold = results["deep"], results["mix"], results["cold_start"]
+    lines += [
+        "",
+        f"ratio mock / bare FastAPI: 1 worker {one['rps'] / results['baseline_1w']['rps']:.2f}, "
+        f"2 workers {two['rps'] / results['baseline_2w']['rps']:.2f}",
+        f"cold start (process start -> first 200), median of {len(cold['runs_s'])}: {cold['median_s']:.2f} s",
+        f"handle mix: {mix['requests']:,} requests over {mix['handles']:,} handles at {mix['rps']:,.0f} req/s, "
+        f"peak RSS {mix['peak_rss_mb']:.1f} MB (idle {mix['idle_rss_mb']:.1f} MB, now {mix['rss_mb']:.1f} MB)",
+        f"page 1 vs {deep['deep_index']:,} videos deep ({deep['handle']}, 1 connection), p50 ms: "
+        f"same page {deep['page1_same']['p50_ms']:.2f} vs {deep['deep_same']['p50_ms']:.2f} ({deep['ratio_same_p50']}x); "
+        f"distinct pages {deep['page1_distinct']['p50_ms']:.2f} vs {deep['deep_distinct']['p50_ms']:.2f} ({deep['ratio_distinct_p50']}x); "
+        f"data module {deep['data_module_us']['page1']:.0f} vs {deep['data_module_us']['deep']:.0f} us",
+        f"workers exact: {results['exact']['counts']} (expected {results['exact']['expected']}), credits left {results['exact']['credits_left']}",
+    ]
+    if not results.get("prism"):
+        lines.append(f"Prism not run (--prism); reference from {ISSUE_PRISM['source']}: {ISSUE_PRISM['rps']:,.0f} req/s, "
+                     f"p99 {ISSUE_PRISM['p99_ms']} ms, {ISSUE_PRISM['rss_mb']} MB")
+    lines += ["", "targets:"]
+    for name, t in results["targets"].items():
+        lines.append(f"  [{'met' if t['met'] else 'MISSED'}] {name}: {t['value']} (target {t['target']})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test (figures are rough)")
+    parser.add_argument("--duration", type=float, help="seconds per throughput run (default 10)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where the JSON goes")
+    parser.add_argument("--prism", default="auto", help="auto (prism on PATH or in node_modules), off, or a path")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("bench: wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    plan = QUICK if args.quick else Plan()
+    if args.duration:
+        plan.duration = args.duration
+
+    results: dict[str, Any] = {"plan": asdict(plan)}
+    body_file = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
+    body_file.close()
+    env = {"BENCH_BODY_FILE": body_file.name}
+    try:
+        print("bench: the page the baseline serves ...", file=sys.stderr, flush=True)
+        port = free_port()
+        with running("mock", mock_cmd(port), port, body_of(HANDLE)) as server:
+            Path(body_file.name).write_bytes(post(server.port, body_of(HANDLE))[1])
+        results["page_bytes"] = Path(body_file.name).stat().st_size
+        steps = [
+            ("mock_1w", "mock, 1 worker", lambda p: throughput("mock", mock_cmd(p), p, plan)),
+            ("baseline_1w", "bare FastAPI, 1 worker", lambda p: throughput("baseline", baseline_cmd(p), p, plan, env)),
+            ("mock_2w", "mock, 2 workers", lambda p: throughput("mock", mock_cmd(p, 2), p, plan)),
+            ("baseline_2w", "bare FastAPI, 2 workers", lambda p: throughput("baseline", baseline_cmd(p, 2), p, plan, env)),
+            ("cold_start", "cold start", lambda p: cold_start(plan)),
+            ("mix", "handle mix", lambda p: handle_mix(plan)),
+            ("deep", "deep page", lambda p: deep_pages(plan)),
+            ("exact", "workers exact", lambda p: workers_exact()),
+        ]
+        prism_path = find_prism(args.prism)
+        if prism_path:
+            steps.append(("prism", "Prism", lambda p: prism(prism_path, plan)))
+        for key, label, step in steps:
+            print(f"bench: {label} ...", file=sys.stderr, flush=True)
+            results[key] = step(free_port())
+    finally:
+        os.unlink(body_file.name)
+    results["targets"] = targets(results)
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                          "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip()}
+    results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    print(table(results))
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results, indent=2)
+    (args.out / "latest.json").write_text(text)
+    (args.out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)
+    print(f"\nwritten: {args.out / 'latest.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,352 @@
+"""What a client did wrong, read back from the request journal (verify-client, the proxy's journal).
+
+Each finding belongs to a named rule (RULES) and is a *violation* (the contract forbids it) or a
+*warning* (the documentation advises against it, or it wastes credits). Everything the rules need
+is read from the effective contract through THE validator: the request media type, the schema of
+each body field (enums, patterns, required fields), the known fields, and the pagination link
+(`links.NextPage`: which request field names the profile and which one must carry which response
+field). Only `has_more` is named here: the page documents it in prose alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from mock_server.contract import Contract, Operation, resolve
+from mock_server.request_checks import JOURNAL_BODY_BYTES, Checked, _parse_json
+from mock_server.validator import ContractValidator, Violation
+
+VIOLATION = "violation"
+WARNING = "warning"
+MORE_FIELDS = ("has_more", "hasMore")  # the page's Notes: "has_more ... (1 = yes, 0 = no)"
+SUMMARY_FIELDS = 16  # top-level scalars of a success body kept in the journal
+SUMMARY_TEXT = 64  # longest string kept
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    severity: str
+    what: str  # one line, for the README and the JSON report
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("unknown-path", VIOLATION, "the method and path are not an operation of the contract"),
+    Rule("auth", VIOLATION, "Authorization is missing, is not 'Bearer <key>', or the key was refused (401)"),
+    Rule("content-type", VIOLATION, "Content-Type is missing or is not the contract's request media type"),
+    Rule("body-not-json", VIOLATION, "the body is empty, not UTF-8, or not JSON"),
+    Rule("handle", VIOLATION, "the profile field of the pagination link (handle) is missing, empty or not a string"),
+    Rule("handle-at", WARNING, "the handle contains '@' (the page: 'Do not include the @ symbol')"),
+    Rule("unknown-value", VIOLATION, "a field's value is not one of the contract's enum values (e.g. requestSource)"),
+    Rule("max-cursor", VIOLATION, "the cursor field (maxCursor) is not the string the last response for that handle gave"),
+    Rule("body-schema", VIOLATION, "any other departure of the body from the contract's request schema"),
+    Rule("unknown-field", WARNING, "a body field the contract does not know (sent, but ignored)"),
+    Rule("body-unchecked", WARNING, "the body is longer than the journal keeps; only the mock's own verdict applies"),
+    Rule("max-cursor-unseen", WARNING, "a cursor that no response of this run gave (resumed from elsewhere?)"),
+    Rule("page-refetch", WARNING, "re-requests a page it already fetched (every success costs credits)"),
+    Rule("past-last-page", WARNING, "asks for the page after one whose has_more was 0"),
+    Rule("stopped-early", WARNING, "stopped paginating a handle while has_more was 1"),
+)
+RULE = {rule.name: rule for rule in RULES}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    message: str
+
+    @property
+    def severity(self) -> str:
+        return RULE[self.rule].severity
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "severity": self.severity, "message": self.message}
+
+
+@dataclass
+class RequestReport:
+    """One request of the client, in the order the mock received them (number from 1)."""
+
+    number: int
+    method: str
+    path: str
+    status: int
+    handle: str = ""
+    forced: str | None = None  # how the response was forced (injected fault, Prefer, ...), if it was
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "handle": self.handle,
+            "forced": self.forced,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class Analysis:
+    requests: list[RequestReport]
+
+    def count(self, severity: str) -> int:
+        return sum(1 for r in self.requests for f in r.findings if f.severity == severity)
+
+    @property
+    def violations(self) -> int:
+        return self.count(VIOLATION)
+
+    @property
+    def warnings(self) -> int:
+        return self.count(WARNING)
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """A self-link of an operation: the next request repeats `subject` and sets `cursor` to the
+    response's `source` field (here: handle, maxCursor <- max_cursor)."""
+
+    subject: str
+    cursor: str
+    source: str
+
+
+# --- what the journal keeps of a response -------------------------------------------------------
+def response_summary(status: int, body: bytes) -> dict[str, Any] | None:
+    """The top-level scalars of a JSON success body (cursors, has_more): what the pagination
+    rules read back from the journal. Errors and non-JSON bodies keep nothing."""
+    if not 200 <= status < 300 or not body[:1] == b"{":
+        return None
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    kept = {}
+    for name, value in parsed.items():
+        if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= SUMMARY_TEXT):
+            kept[name] = value
+            if len(kept) == SUMMARY_FIELDS:
+                break
+    return kept
+
+
+# --- contract lookups ----------------------------------------------------------------------------
+def pagination(op: Operation) -> Pagination | None:
+    """The operation's link to itself from a success response, if it has one."""
+    for status in op.statuses:
+        if not 200 <= status < 300:
+            continue
+        for link in (op.responses[str(status)].get("links") or {}).values():
+            body = link.get("requestBody")
+            if link.get("operationId") != op.operation_id or not isinstance(body, dict):
+                continue
+            subject = next((name for name, expr in body.items() if expr == f"$request.body#/{name}"), None)
+            cursors = [(name, expr) for name, expr in body.items() if isinstance(expr, str) and re.fullmatch(r"\$response\.body#/[^/]+", expr)]
+            if subject and cursors:
+                name, expr = cursors[0]
+                return Pagination(subject, name, expr.split("#/", 1)[1])
+    return None
+
+
+def request_media_types(contract: Contract, op: Operation) -> list[str]:
+    body = resolve(contract.document, op.raw.get("requestBody") or {})
+    return [media.split(";")[0].strip().lower() for media in (body.get("content") or {})]
+
+
+def _matches(op: Operation, method: str, path: str) -> bool:
+    pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(op.path))
+    return op.method == method.upper() and re.fullmatch(pattern, path) is not None
+
+
+# --- per-request rules ---------------------------------------------------------------------------
+def _auth(entry: Mapping[str, Any]) -> list[Finding]:
+    recorded = [v for v in entry.get("violations") or [] if v.get("where") == "request.headers" and v.get("pointer") == "/authorization"]
+    if recorded:
+        return [Finding("auth", f"{recorded[0]['message']}; send 'Authorization: Bearer <key>'")]
+    if entry.get("status") == 401 and not entry.get("forced"):
+        why = entry.get("reason") or "the upstream answered 401"
+        return [Finding("auth", f"the key was refused: {why}")]
+    return []
+
+
+def _content_type(entry: Mapping[str, Any], expected: list[str]) -> list[Finding]:
+    sent = str(entry.get("content_type") or "")
+    if not expected or sent.split(";")[0].strip().lower() in expected:
+        return []
+    wanted = " or ".join(expected)
+    if not sent:
+        return [Finding("content-type", f"no Content-Type header; the contract expects {wanted}")]
+    return [Finding("content-type", f"Content-Type is {sent!r}; the contract expects {wanted}")]
+
+
+def _parse_body(op: Operation, entry: Mapping[str, Any]) -> tuple[Any, list[Finding]]:
+    """(parsed body or None, findings). Parsed with the mock's own JSON rules."""
+    text = str(entry.get("body") or "")
+    if len(text.encode("utf-8", "surrogatepass")) >= JOURNAL_BODY_BYTES:
+        recorded = [v for v in entry.get("violations") or [] if str(v.get("where", "")).startswith("request.body")]
+        findings = [Finding("body-unchecked", f"the body is longer than the {JOURNAL_BODY_BYTES} bytes the journal keeps; the mock answered {entry.get('status')}")]
+        findings += [Finding("body-schema", str(Violation(v["where"], v.get("pointer", ""), v["message"]))) for v in recorded]
+        return None, findings
+    if not text:
+        return None, [Finding("body-not-json", "the body is empty; the contract requires a JSON body")] if op.request_required else []
+    if "\ufffd" in text:
+        return None, [Finding("body-not-json", "the body is not valid UTF-8 (JSON text is UTF-8)")]
+    scratch = Checked(op=op)
+    parsed = _parse_json(text.encode("utf-8"), scratch)
+    if scratch.problem is not None:
+        return None, [Finding("body-not-json", scratch.problem.reason)]
+    return parsed, []
+
+
+def _body_rules(op: Operation, body: Any, validator: ContractValidator, paging: Pagination | None) -> list[Finding]:
+    document = validator.contract.document
+    schema = resolve(document, op.request_schema or {})
+    whole = validator.request_body(op, body)
+    if not isinstance(body, dict) or schema.get("type") != "object":
+        return [Finding("body-schema", str(v)) for v in whole]
+    subject = paging.subject if paging else None
+    cursor = paging.cursor if paging else None
+    findings: list[Finding] = []
+    for name in schema.get("required") or []:
+        if name not in body:
+            findings.append(Finding("handle" if name == subject else "body-schema", f"{name} is required and missing"))
+    properties: dict[str, Any] = schema.get("properties") or {}
+    for name, prop in properties.items():
+        if name not in body:
+            continue
+        value = body[name]
+        problems = validator.schema_violations(prop, value, "request.body")
+        if not problems:
+            continue
+        allowed = resolve(document, prop).get("enum")
+        detail = "; ".join(v.message for v in problems)
+        if name == subject:
+            findings.append(Finding("handle", f"{name} {_show(value)}: {detail} (it must be a non-empty string)"))
+        elif name == cursor:
+            findings.append(Finding("max-cursor", f"{name} {_show(value)}: {detail} (pass the {paging.source} string of the previous response)"))  # type: ignore[union-attr]
+        elif allowed and value not in allowed:
+            findings.append(Finding("unknown-value", f"{name} {_show(value)} is not one of the contract's values: {', '.join(map(str, allowed))}"))
+        else:
+            findings.append(Finding("body-schema", f"{name} {_show(value)}: {detail}"))
+    if whole and not findings:
+        findings += [Finding("body-schema", str(v)) for v in whole]
+    value = body.get(subject) if subject else None
+    if isinstance(value, str) and "@" in value:
+        rest = " (nothing is left without it)" if not value.replace("@", "") else ""
+        findings.append(Finding("handle-at", f"{subject} {value!r} contains '@'; the documentation says not to include it{rest}"))
+    for name in validator.unknown_fields(op, body):
+        close = difflib.get_close_matches(name, list(properties), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (it knows: {', '.join(properties)})"
+        findings.append(Finding("unknown-field", f"field {name!r} is not in the contract and is ignored{hint}"))
+    return findings
+
+
+def _show(value: Any) -> str:
+    text = orjson.dumps(value).decode() if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --- pagination rules (across requests) ----------------------------------------------------------
+@dataclass
+class _Trail:
+    """What the client has seen of one profile so far."""
+
+    fetched: dict[str | None, int] = field(default_factory=dict)  # cursor sent -> request number
+    last: dict[str, Any] | None = None  # summary of the last success
+    last_number: int = 0
+
+
+def _has_more(summary: Mapping[str, Any]) -> bool:
+    return any(summary.get(name) is True or (type(summary.get(name)) is int and summary.get(name) == 1) for name in MORE_FIELDS)
+
+
+def _page_rules(report: RequestReport, body: dict[str, Any], entry: Mapping[str, Any], paging: Pagination, trails: dict[str, _Trail]) -> None:
+    subject = body.get(paging.subject)
+    sent = body.get(paging.cursor)
+    if not isinstance(subject, str) or not (sent is None or isinstance(sent, str)):
+        return
+    cursor = sent or None
+    trail = trails.setdefault(subject, _Trail())
+    given = trail.last.get(paging.source) if trail.last else None
+    if cursor in trail.fetched:
+        page = f"{paging.cursor} {cursor!r}" if cursor else f"no {paging.cursor}: the first page"
+        report.findings.append(Finding("page-refetch", f"{paging.subject} {subject!r}, {page}, was already fetched by request #{trail.fetched[cursor]}"))
+    elif cursor is not None and trail.last is None:
+        report.findings.append(Finding("max-cursor-unseen", f"{paging.cursor} {cursor!r} for {paging.subject} {subject!r} was not given by any response of this run"))
+    elif cursor is not None and cursor != given:
+        report.findings.append(
+            Finding(
+                "max-cursor",
+                f"{paging.cursor} {cursor!r} is not {given!r}, the {paging.source} of the last response for {paging.subject} {subject!r} (request #{trail.last_number})",
+            )
+        )
+    elif cursor is not None and trail.last is not None and not _has_more(trail.last):
+        report.findings.append(Finding("past-last-page", f"request #{trail.last_number} for {paging.subject} {subject!r} said there were no more pages"))
+    summary = entry.get("response")
+    if 200 <= report.status < 300 and isinstance(summary, dict):
+        trail.fetched.setdefault(cursor, report.number)
+        trail.last = summary
+        trail.last_number = report.number
+
+
+def _stopped_early(reports: list[RequestReport], paging: Pagination, trails: dict[str, _Trail]) -> None:
+    for subject, trail in trails.items():
+        if trail.last is not None and _has_more(trail.last):
+            report = reports[trail.last_number - 1]
+            report.findings.append(
+                Finding(
+                    "stopped-early",
+                    f"stopped paginating {paging.subject} {subject!r} while has_more was 1 (next: {paging.cursor} {trail.last.get(paging.source)!r})",
+                )
+            )
+
+
+# --- the whole run --------------------------------------------------------------------------------
+def analyse(entries: Iterable[Mapping[str, Any]], validator: ContractValidator) -> Analysis:
+    """Findings for a run's requests. `entries` are journal entries (plus, from verify-client,
+    entries without `operation` for requests that matched no route), in the order received."""
+    contract = validator.contract
+    reports: list[RequestReport] = []
+    trails: dict[tuple[str, str], dict[str, _Trail]] = {}
+    for number, entry in enumerate(entries, start=1):
+        method, path = str(entry.get("method", "")), str(entry.get("path", ""))
+        report = RequestReport(number, method, path, int(entry.get("status") or 0), str(entry.get("handle") or ""), entry.get("forced"))
+        reports.append(report)
+        op = next((o for o in contract.operations if o.operation_id == entry.get("operation")), None)
+        op = op or next((o for o in contract.operations if _matches(o, method, path)), None)
+        if op is None:
+            known = ", ".join(f"{o.method} {o.path}" for o in contract.operations)
+            report.findings.append(Finding("unknown-path", f"{method} {path} is not an operation of the contract (it has: {known}); the mock answered {report.status}"))
+            continue
+        if op.secured:
+            report.findings += _auth(entry)
+        if op.request_schema is None:
+            continue
+        report.findings += _content_type(entry, request_media_types(contract, op))
+        if not entry.get("body") and any(f.rule == "auth" for f in report.findings):
+            continue  # the mock answered the 401 before reading the body
+        body, found = _parse_body(op, entry)
+        report.findings += found
+        if body is None:
+            continue
+        paging = pagination(op)
+        body_findings = _body_rules(op, body, validator, paging)
+        report.findings += body_findings
+        if paging and isinstance(body, dict) and not any(RULE[f.rule].severity == VIOLATION for f in report.findings):
+            _page_rules(report, body, entry, paging, trails.setdefault((op.method, op.path), {}))
+    for (method, path), by_subject in trails.items():
+        op = next(o for o in contract.operations if o.method == method and o.path == path)
+        paging = pagination(op)
+        if paging:
+            _stopped_early(reports, paging, by_subject)
+    return Analysis(reports)
