@@ -33,8 +33,9 @@ clean:
 ## Check a target against the contract (default: the in-process mock).
 ##   make contract BASE_URL=https://staging.example API_KEY=sk_... [MAX_REQUESTS=60]
 MAX_REQUESTS ?=
+RATE_LIMIT ?=
 contract: $(STAMP)
-	$(BIN)/dumpling-contract $(if $(BASE_URL),--base-url $(BASE_URL)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(MAX_REQUESTS),--max-requests $(MAX_REQUESTS))
+	$(BIN)/dumpling-contract $(if $(BASE_URL),--base-url $(BASE_URL)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(MAX_REQUESTS),--max-requests $(MAX_REQUESTS)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT))
 
 ## Benchmarks: throughput, latency, cold start, memory (needs wrk: apt-get install wrk).
 bench: $(STAMP)

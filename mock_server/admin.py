@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from starlette.routing import Route
 from mock_server import __version__
 from mock_server.context import Context
 from mock_server.contract import Contract, bundled_path, load_contract
+from mock_server.request_checks import BadJson, load_json
 from mock_server.settings import ApiKey
 from mock_server.validator import ContractValidator
 
@@ -112,9 +112,9 @@ def admin_routes(ctx: Context) -> list[Route]:
             body: Any = None
             if op.request_schema is not None:
                 try:
-                    body = json.loads(await request.body())
-                except (ValueError, UnicodeDecodeError):
-                    return _error(400, "body must be a JSON object")
+                    body = load_json(await request.body())
+                except BadJson as exc:
+                    return _error(400, f"body must be a JSON object ({exc})")
                 problems = validator.request_body(op, body)
                 if problems:
                     return _error(400, "; ".join(str(p) for p in problems))

@@ -2,6 +2,8 @@
 
     dumpling-mock serve [--host H] [--port P] [--seed N] [--config FILE] [--api-key KEY[:CREDITS]]...
     dumpling-mock contract [--format yaml|json]    print the effective contract
+    dumpling-mock verify-client [--inject ...] -- COMMAND ...   check a client's requests (verify_client.py)
+    dumpling-mock proxy --upstream URL [--host H] [--port P]    validating reverse proxy (forward.py)
 
 Every flag has a DUMPLING_MOCK_* environment twin and a config-file key (README: "Settings").
 A bad value ends the command with one line on stderr and exit code 2.
@@ -21,7 +23,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from mock_server import __version__, logs
+from mock_server import __version__, logs, verify_client
 from mock_server.contract import ContractError
 from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import StateError
@@ -38,10 +40,14 @@ SERVE_FLAGS = (
     ("--admin-token", "open the admin API beyond loopback, to requests with X-Admin-Token: TOKEN"),
     ("--journal-limit", "request journal entries kept (default 10000)"),
     ("--max-body-bytes", "largest request body accepted (default 65536)"),
+    ("--client-timeout", "seconds a client has to send its request headers, and again its body (default 10)"),
     ("--page-size", "videos per page (default 10)"),
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
 )
+
+
+PROXY_FLAGS = {"--host", "--port", "--config", "--log-level", "--admin-token", "--journal-limit", "--max-body-bytes", "--client-timeout", "--contract", "--overlay"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     for flag, help_text in SERVE_FLAGS:
         serve.add_argument(flag, help=help_text)
     serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY[:CREDITS]", help="an API key and its credits (repeatable; default: the demo keys)")
+    verify = commands.add_parser("verify-client", help="run your client against a fresh mock and check every request it makes")
+    verify_client.add_arguments(verify)
+    proxy = commands.add_parser("proxy", help="validating reverse proxy: forward to a real API, check both ways against the contract")
+    proxy.add_argument("--upstream", help="base URL to forward to, e.g. https://staging.example.com (required)")
+    for flag, help_text in SERVE_FLAGS:
+        if flag in PROXY_FLAGS:
+            proxy.add_argument(flag, help=help_text)
     contract = commands.add_parser("contract", help="print the effective contract (vendor YAML + prose overlay)")
     contract.add_argument("--format", choices=("yaml", "json"), default="yaml")
     contract.add_argument("--contract", help="vendor OpenAPI YAML (default: bundled)")
@@ -76,8 +89,11 @@ def settings_from_json(text: str) -> Settings:
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from mock_server import http_limits
     from mock_server.app import SETTINGS_ENV, build_context, create_app
 
+    if settings.upstream and settings.workers > 1:
+        raise SettingsError("--workers: proxy mode (an upstream is set) runs one worker")
     log_config = logs.configure(settings.log_level)
     if settings.workers > 1 and settings.state is None:
         scratch = tempfile.mkdtemp(prefix="dumpling-mock-")
@@ -91,11 +107,13 @@ def serve(settings: Settings) -> int:
         log_config=log_config,
         access_log=False,
         server_header=False,
+        date_header=settings.upstream is None,  # a proxy passes the upstream's Date on
         timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
+        http=http_limits.protocol(settings.client_timeout),  # header size and time limits
     )
     if settings.workers == 1:
-        uvicorn.run(create_app(ctx=ctx), **common)
+        uvicorn.run(create_app(ctx=ctx, responder=_responder(settings)), **common)
     else:
         ctx.store.close()
         os.environ[SETTINGS_ENV] = settings_to_json(settings)
@@ -103,8 +121,25 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def _responder(settings: Settings) -> Any:
+    """The mock's responder, or in proxy mode the one that forwards to the upstream."""
+    from mock_server.forward import Forwarder
+    from mock_server.routes import mock_respond
+
+    return Forwarder(settings.upstream) if settings.upstream else mock_respond
+
+
 def _banner(settings: Settings) -> None:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    if settings.upstream:
+        print(
+            f"dumpling-mock {__version__} proxy on http://{host}:{settings.port} -> {settings.upstream}\n"
+            "Requests and responses are checked against the contract: violations in the X-Mock-Violations\n"
+            f"header and the journal (GET http://{host}:{settings.port}/__admin/requests). Keys are never logged.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+        return
     key = next((k.key for k in settings.keys if k.active), "YOUR_KEY")
     shown = key if not settings.api_keys else "YOUR_API_KEY"  # never print a configured key
     print(
@@ -133,6 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(resolve(flags, os.environ))
         if args.command == "contract":
             return print_contract(args)
+        if args.command == "verify-client":
+            return verify_client.main(args)
+        if args.command == "proxy":
+            settings = resolve({k: v for k, v in vars(args).items() if k != "command"}, os.environ)
+            if settings.upstream is None:
+                raise SettingsError("proxy: --upstream URL is required (or DUMPLING_MOCK_UPSTREAM)")
+            return serve(dataclasses.replace(settings, workers=1))
     except (SettingsError, ContractError, StateError) as exc:
         print(f"dumpling-mock: error: {exc}", file=sys.stderr)
         return 2

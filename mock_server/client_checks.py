@@ -79,6 +79,7 @@ class RequestReport:
     status: int
     handle: str = ""
     forced: str | None = None  # how the response was forced (injected fault, Prefer, ...), if it was
+    example: str | None = None  # the contract's named example the mock answered with, if any
     findings: list[Finding] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +90,7 @@ class RequestReport:
             "status": self.status,
             "handle": self.handle,
             "forced": self.forced,
+            "example": self.example,
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -320,7 +322,9 @@ def analyse(entries: Iterable[Mapping[str, Any]], validator: ContractValidator) 
     trails: dict[tuple[str, str], dict[str, _Trail]] = {}
     for number, entry in enumerate(entries, start=1):
         method, path = str(entry.get("method", "")), str(entry.get("path", ""))
-        report = RequestReport(number, method, path, int(entry.get("status") or 0), str(entry.get("handle") or ""), entry.get("forced"))
+        report = RequestReport(
+            number, method, path, int(entry.get("status") or 0), str(entry.get("handle") or ""), entry.get("forced"), entry.get("example")
+        )
         reports.append(report)
         op = next((o for o in contract.operations if o.operation_id == entry.get("operation")), None)
         op = op or next((o for o in contract.operations if _matches(o, method, path)), None)
@@ -340,8 +344,9 @@ def analyse(entries: Iterable[Mapping[str, Any]], validator: ContractValidator) 
         if body is None:
             continue
         paging = pagination(op)
-        body_findings = _body_rules(op, body, validator, paging)
-        report.findings += body_findings
+        report.findings += _body_rules(op, body, validator, paging)
+        if paging and not report.handle and isinstance(body, dict) and isinstance(body.get(paging.subject), str):
+            report.handle = body[paging.subject]  # the mock rejected it before reading the handle
         if paging and isinstance(body, dict) and not any(RULE[f.rule].severity == VIOLATION for f in report.findings):
             _page_rules(report, body, entry, paging, trails.setdefault((op.method, op.path), {}))
     for (method, path), by_subject in trails.items():

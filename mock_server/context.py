@@ -1,14 +1,19 @@
 """Everything a request needs, built once at start-up and passed explicitly (no module globals).
 
-The only mutable parts are `store` (the ledger, see state.py) and `rng` (fault probabilities).
+The only mutable parts are `store` (the ledger, see state.py), `rng` (fault probabilities), and
+bounded caches of pure functions that never change what a response says: `pages` (rendered
+pages) and `summaries` (what the journal keeps of a success body).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from mock_server.contract import Contract
+from mock_server.memo import BodyMemo
+from mock_server.pages import Pages
 from mock_server.settings import Settings
 from mock_server.state import Store
 from mock_server.validator import ContractValidator
@@ -21,6 +26,12 @@ class Context:
     validator: ContractValidator
     store: Store
     rng: random.Random
+    pages: Pages = field(init=False)
+    summaries: BodyMemo[dict[str, Any] | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = Pages(self.settings)
+        self.summaries = BodyMemo()
 
     @property
     def known_keys(self) -> list[str]:

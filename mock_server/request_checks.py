@@ -25,6 +25,8 @@ TIKTOK_OPERATION = "listTikTokProfileVideos"
 HANDLE = re.compile(r"[A-Za-z0-9._]{1,24}")  # what TikTok accepts as a username
 RESERVED_HANDLE = re.compile(r"(error-\d{3}(-[A-Za-z0-9_]{1,64})?|videos-\d{1,8})")
 BODY_TIMEOUT_S = 10.0
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")  # cheap pre-check before walking the body
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a valid pair decodes to one code point above U+FFFF
 JOURNAL_BODY_BYTES = 2048  # the journal keeps this much of a body (client_checks knows longer ones are cut)
 
 
@@ -51,14 +53,20 @@ class Checked:
 
 
 async def check_request(
-    request: Request, op: Operation, store: Store, validator: ContractValidator, max_body: int, verify_keys: bool = True
+    request: Request,
+    op: Operation,
+    store: Store,
+    validator: ContractValidator,
+    max_body: int,
+    verify_keys: bool = True,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> Checked:
     """`verify_keys=False` is proxy mode: the upstream decides on the key, so a missing or
     malformed one is recorded but the body is still read and checked (and forwarded)."""
     checked = Checked(op=op)
-    if op.secured and not _authenticate(request, store, checked, verify_keys) and verify_keys:
+    if op.secured and not _authenticate(request, store, checked, verify_keys):
         return checked
-    raw = await _read_body(request, max_body, checked)
+    raw = await _read_body(request, max_body, checked, body_timeout_s)
     if raw is None:
         return checked
     checked.raw = raw
@@ -77,8 +85,8 @@ async def check_request(
     violations = validator.request_body(op, body)
     if violations:
         checked.violations += violations
-        on_handle = any(v.pointer.startswith("/handle") or "'handle'" in v.message for v in violations)
-        example = "handle_required" if on_handle else ("invalid_json" if not isinstance(body, dict) else "service_issue")
+        on_handle = any(v.pointer.startswith("/handle") or re.search(r"['\"]handle['\"]", v.message) for v in violations)  # either quote style
+        example = "invalid_json" if not isinstance(body, dict) else ("handle_required" if on_handle else "service_issue")
         return checked.reject(Problem(400, example, "; ".join(str(v) for v in violations)))
     for name in validator.unknown_fields(op, body):
         checked.warnings.append(f"body field {name!r} is not in the contract")
@@ -92,7 +100,11 @@ def _authenticate(request: Request, store: Store, checked: Checked, verify_key: 
     key = bearer_key(header)
     if key is None:
         reason = "no Authorization header" if header is None else "Authorization is not 'Bearer <key>'"
-        checked.reject(Problem(401, None, reason), Violation("request.headers", "/authorization", reason))
+        violation = Violation("request.headers", "/authorization", reason)
+        if not verify_key:  # proxy mode: recorded, and the upstream answers
+            checked.violations.append(violation)
+            return True
+        checked.reject(Problem(401, None, reason), violation)
         return False
     if not verify_key:
         return True  # proxy mode: the upstream decides whether the key is valid
@@ -105,8 +117,9 @@ def _authenticate(request: Request, store: Store, checked: Checked, verify_key: 
     return True
 
 
-async def _read_body(request: Request, limit: int, checked: Checked) -> bytes | None:
-    """Read at most `limit` bytes; reject early on Content-Length, late on a lying stream."""
+async def _read_body(request: Request, limit: int, checked: Checked, timeout_s: float) -> bytes | None:
+    """Read at most `limit` bytes within `timeout_s`; reject early on Content-Length, late on a
+    lying or chunked stream (without reading past the limit), and give up on a trickling client."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         reason = f"body larger than {limit} bytes" if declared.isdigit() else "Content-Length is not a number"
@@ -125,9 +138,10 @@ async def _read_body(request: Request, limit: int, checked: Checked) -> bytes | 
         return True
 
     try:
-        complete = await asyncio.wait_for(collect(), BODY_TIMEOUT_S)
+        async with asyncio.timeout(timeout_s):  # a deadline, not a task per request as wait_for makes
+            complete = await collect()
     except asyncio.TimeoutError:
-        checked.reject(Problem(400, "invalid_json", f"body not received within {BODY_TIMEOUT_S:.0f} s"))
+        checked.reject(Problem(400, "invalid_json", f"body not received within {timeout_s:g} s"))
         return None
     except ClientDisconnect:
         checked.reject(Problem(400, "invalid_json", "client disconnected while sending the body"))
@@ -154,17 +168,50 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+class BadJson(ValueError):
+    """A body that is not one strict JSON text; the message says why, in a few words."""
+
+
+def load_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no duplicate keys, no NaN/Infinity, no lone surrogates, bounded nesting.
+    Shared by the mocked operations and the admin API."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise BadJson("body is not valid UTF-8") from None
+    except RecursionError:
+        raise BadJson("body is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise BadJson(f"body is not valid JSON: {exc}") from None
+    if SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):  # not text: cannot be echoed or validated
+        raise BadJson("body is not valid JSON: a \\u escape is half of a UTF-16 surrogate pair")
+    return value
+
+
 def _parse_json(raw: bytes, checked: Checked) -> Any:
     try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        reason = "body is not valid UTF-8"
-    except RecursionError:
-        reason = "body is nested too deeply"
-    except ValueError as exc:  # JSONDecodeError is a ValueError
-        reason = f"body is not valid JSON: {exc}"
+        return load_json(raw)
+    except BadJson as exc:
+        reason = str(exc)
     checked.reject(Problem(400, "invalid_json", reason), Violation("request.body", "", reason))
     return None
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Python's json accepts "\\ud800" alone; no UTF-8 encoder (orjson, the journal) does."""
+    stack = [value]
+    while stack:  # iterative: the body may be nested as deep as the parser allows
+        item = stack.pop()
+        if isinstance(item, str):
+            if LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack += item.keys()
+            stack += item.values()
+        elif isinstance(item, list):
+            stack += item
+    return False
 
 
 def _check_handle(checked: Checked) -> None:

@@ -71,15 +71,12 @@ def _example_success(checked: Checked, override: Override) -> Outcome:
 
 
 def _tiktok(checked: Checked, ctx: Context) -> Outcome:
-    settings = ctx.settings
     body = checked.body or {}
-    count = tiktok.video_count(settings.seed, checked.handle, settings.handles)
-    profile = tiktok.Profile(settings.seed, checked.handle, count, settings.page_size)
     try:
-        page = tiktok.page(profile, body.get("maxCursor"), bool(body.get("trim", False)))
+        page = ctx.pages.get(checked.handle, body.get("maxCursor"), bool(body.get("trim", False)))
     except tiktok.InvalidCursor as exc:
         return problem_outcome(checked, Problem(400, "service_issue", f"maxCursor: {exc}"))
-    return Outcome(_success_status(checked), orjson.dumps(page), cost=checked.op.credit_cost)
+    return Outcome(_success_status(checked), page, cost=checked.op.credit_cost)
 
 
 def _generic(checked: Checked, ctx: Context) -> Outcome:

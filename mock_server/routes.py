@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,8 +62,13 @@ def _endpoint(ops: dict[str, Operation], ctx: Context, responder: Respond) -> Ca
 
 async def handle(request: Request, op: Operation, ctx: Context, responder: Respond) -> Response:
     started = time.perf_counter()
+    # A matched path without parameters IS the operation's path (request.url costs a URL parse).
+    path = op.path if "{" not in op.path else request.url.path
     proxying = ctx.settings.upstream is not None  # the upstream decides on keys and credits
-    checked = await check_request(request, op, ctx.store, ctx.validator, ctx.settings.max_body_bytes, verify_keys=not proxying)
+    checked = await check_request(
+        request, op, ctx.store, ctx.validator, ctx.settings.max_body_bytes,
+        verify_keys=not proxying, body_timeout_s=ctx.settings.client_timeout,
+    )
     override = _override(request, checked, ctx)
     if override is not None and override.latency_ms:
         await asyncio.sleep(override.latency_ms / 1000)
@@ -72,18 +77,18 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     presented = bearer_key(request.headers.get("authorization"))
     entry = {
         "method": request.method,
-        "path": request.url.path,
+        "path": path,
         "operation": op.operation_id,
         "key": mask(presented),
         "content_type": request.headers.get("content-type", ""),
         "body": checked.body_text.replace(presented, mask(presented)) if presented else checked.body_text,
-        "handle": checked.handle,
+        "handle": checked.handle.replace(presented, mask(presented)) if presented else checked.handle,
         "example": outcome.example,
         "reason": outcome.reason,
         "warnings": checked.warnings,
         "violations": [v.as_dict() for v in checked.violations],
         "forced": override.source if override is not None and override.status else None,
-        "response": response_summary(outcome.status, outcome.body),
+        "response": _summary(ctx, outcome.status, outcome.body),
     }
     settlement = ctx.store.settle(checked.key, outcome.status, outcome.cost, entry)
     if settlement.status != outcome.status:
@@ -109,14 +114,19 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     logs.access(
         {
             "method": request.method,
-            "path": request.url.path,
+            "path": path,
             "status": outcome.status,
             "key": entry["key"],
-            "handle": checked.handle,
+            "handle": entry["handle"],  # masked: a client may send its key as the handle
             "ms": round((time.perf_counter() - started) * 1000, 2),
         }
     )
     return Response(outcome.body, status_code=outcome.status, headers=headers)
+
+
+def _summary(ctx: Context, status: int, body: bytes) -> dict[str, Any] | None:
+    """response_summary parses the whole body: once per distinct body is enough."""
+    return ctx.summaries.get((status, body), body, lambda: response_summary(status, body))
 
 
 def _override(request: Request, checked: Checked, ctx: Context) -> Override | None:

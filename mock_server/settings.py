@@ -153,6 +153,8 @@ def _path(value: Any) -> Path:
 
 def _existing_file(value: Any) -> Path:
     path = _path(value)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a file")
     if not path.is_file():
         raise ValueError(f"no such file: {path}")
     return path

@@ -17,7 +17,9 @@ import jsonschema_rs
 import orjson
 
 from mock_server.contract import Contract, Operation
+from mock_server.memo import BodyMemo
 
+NAMED_SCHEMAS = ("properties", "patternProperties", "definitions", "schemas")  # name -> schema mappings
 PLACEHOLDER = re.compile(r"\\\[[^\]]+\\\]")  # an escaped "[handle]" inside re.escape()d text
 
 
@@ -44,7 +46,12 @@ def to_json_schema(node: Any) -> Any:
         return [to_json_schema(item) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {key: to_json_schema(value) for key, value in node.items() if key not in ("example", "examples")}
+    out = {
+        # the values of `properties` & co. are keyed by name: a property may be called "example"
+        key: {name: to_json_schema(sub) for name, sub in value.items()} if key in NAMED_SCHEMAS and isinstance(value, dict) else to_json_schema(value)
+        for key, value in node.items()
+        if key not in ("example", "examples")
+    }
     if out.pop("nullable", False) is True and "$ref" not in out:
         if isinstance(out.get("type"), str):
             out["type"] = [out["type"], "null"]
@@ -61,6 +68,8 @@ class ContractValidator:
         self._root = to_json_schema({"components": contract.document.get("components") or {}})
         self._cache: dict[int, jsonschema_rs.Validator] = {}
         self._keep: list[Any] = []  # keeps cached schemas alive so their id() stays unique
+        self._bodies: BodyMemo[tuple[list[Violation], list[Violation]]] = BodyMemo()
+        self._known: dict[int, set[str]] = {}
         catalog = contract.error_messages
         self._messages = {
             status: [re.compile("^" + PLACEHOLDER.sub(".+", re.escape(m)) + "$", re.S) for m in messages]
@@ -95,9 +104,10 @@ class ContractValidator:
     def unknown_fields(self, op: Operation, body: Any) -> list[str]:
         """Top-level body fields the contract does not name (allowed, but worth a warning)."""
         schema = op.request_schema or {}
-        if "$ref" in schema:
-            schema = _deref(self.contract.document, schema)
-        known = set((schema.get("properties") or {}))
+        known = self._known.get(id(schema))
+        if known is None:
+            self._keep.append(schema)
+            known = self._known[id(schema)] = set((_deref(self.contract.document, schema).get("properties") or {}))
         return sorted(k for k in body if k not in known) if isinstance(body, dict) and known else []
 
     # --- responses ------------------------------------------------------------------------------
@@ -122,15 +132,28 @@ class ContractValidator:
         if content_type.split(";")[0].strip().lower() != "application/json":
             found.append(Violation("response.headers", "/content-type", f"expected application/json, got {content_type!r}"))
             return found
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            found.append(Violation("response.body", "", "body is not valid JSON"))
-            return found
-        found += self.schema_violations(schema, parsed, "response.body")
+        in_schema, in_messages = self._body(op, schema, status, body)
+        found += in_schema
         if status >= 400 and not found:
-            found += self.error_message(op, status, parsed)
+            found += in_messages
         return found
+
+    def _body(self, op: Operation, schema: dict[str, Any], status: int, body: bytes) -> tuple[list[Violation], list[Violation]]:
+        """(schema violations, undocumented error message) of a JSON body. The verdict depends only
+        on (operation, schema, status, bytes), so it is worked out once per distinct body."""
+        self._compiled(schema)  # also keeps `schema` alive, so that its id() names it
+        body = bytes(body)
+
+        def verdict() -> tuple[list[Violation], list[Violation]]:
+            try:
+                parsed = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return [Violation("response.body", "", "body is not valid JSON")], []
+            messages = self.error_message(op, status, parsed) if status >= 400 else []
+            return self.schema_violations(schema, parsed, "response.body"), messages
+
+        in_schema, in_messages = self._bodies.get((op.method, op.path, id(schema), status, body), body, verdict)
+        return list(in_schema), list(in_messages)
 
     def _headers(self, op: Operation, status: int, headers: Mapping[str, str]) -> list[Violation]:
         found = []

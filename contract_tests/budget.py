@@ -1,0 +1,106 @@
+"""The request budget: every HTTP request the kit sends passes through one counter.
+
+Against a remote target every request (schemathesis' generated cases, the stateful machine, the
+kit's own requests) goes through one `requests.Session` whose adapter counts it, refuses the one
+past the cap and honours the rate limit, so the cap is exact. (schemathesis' `ignored_auth` probes
+drop the session, so that check does not run against remote targets: see kit.py.) In-process, an
+ASGI wrapper counts the same way. Per-test shares ("lines") let a test stop cleanly before it eats
+the budget of the tests after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from schemathesis.core.rate_limit import build_limiter
+
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+# Both are pytest skips: Hypothesis lets a skip through at once (no shrinking, no replay), so a
+# generated test stops cleanly at the request that was not sent. conftest.py reports them.
+class BudgetSpent(pytest.skip.Exception):
+    """The run's request budget is spent: the request was not sent."""
+
+
+class ShareSpent(pytest.skip.Exception):
+    """This test's share of the budget is spent: the request was not sent (the run goes on)."""
+
+
+class Budget:
+    def __init__(self, cap: int | None, rate_limit: str | None = None) -> None:
+        self.cap = cap
+        self.used = 0
+        self.line: int | None = None  # the current test may send while used < line
+        self._limiter = build_limiter(rate_limit) if rate_limit else None
+
+    @property
+    def left(self) -> int | None:
+        return None if self.cap is None else self.cap - self.used
+
+    @property
+    def spent(self) -> bool:
+        return self.cap is not None and self.used >= self.cap
+
+    def share(self, fraction: float, minimum: int = 1) -> None:
+        """Give the next test `fraction` of what is left (no line when there is no cap)."""
+        left = self.left
+        self.line = None if left is None else self.used + max(minimum, int(left * fraction))
+
+    def end_share(self) -> None:
+        self.line = None
+
+    def within_share(self) -> bool:
+        return self.line is None or self.used < self.line
+
+    def take(self) -> None:
+        """Count one request about to be sent, or refuse it."""
+        if self.spent:
+            raise BudgetSpent(f"the request budget of {self.cap} requests is spent")
+        if self._limiter is not None:
+            self._limiter.try_acquire("dumpling-contract")
+        self.used += 1
+
+
+class BudgetAdapter(HTTPAdapter):
+    """Counts every request the session sends (redirects and retries included)."""
+
+    def __init__(self, budget: Budget) -> None:
+        super().__init__(max_retries=0)
+        self.budget = budget
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.budget.take()
+        return super().send(request, *args, **kwargs)
+
+
+def counted_session(budget: Budget) -> requests.Session:
+    session = requests.Session()
+    adapter = BudgetAdapter(budget)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def counted_app(app: ASGIApp, budget: Budget) -> ASGIApp:
+    """The in-process mock, with every HTTP request counted like a remote one.
+
+    The lifespan is answered here and not passed on: schemathesis' pytest plugin ends ASGI
+    lifespans after every test, and the mock's lifespan closes its ledger, which the next test needs.
+    """
+
+    async def counting(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        if scope["type"] == "http":
+            budget.take()
+        await app(scope, receive, send)
+
+    return counting

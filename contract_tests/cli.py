@@ -1,0 +1,81 @@
+"""`dumpling-contract`: run the contract kit (pytest over the installed `contract_tests` package).
+
+    dumpling-contract                                   # the in-process mock
+    dumpling-contract --base-url URL --api-key KEY      # any target, at most --max-requests requests
+
+Exit codes: 0 conformant, 1 findings, 2 usage error, 3 API key missing/rejected, 4 incomplete
+(request budget spent), 5 target unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+
+import contract_tests
+from contract_tests import exit_codes, options
+
+PACKAGE_DIR = Path(contract_tests.__file__).resolve().parent
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dumpling-contract",
+        description="Check a target (default: the in-process mock) against the effective contract of get-tiktok-profile-videos.",
+        epilog="Exit codes: 0 conformant, 1 findings, 2 usage error, 3 API key missing or rejected, 4 incomplete (budget spent), "
+        "5 target unreachable. "
+        "Anything after -- goes to pytest.",
+    )
+    p.add_argument("--base-url", help=f"target base URL (env {options.ENV_BASE_URL}; default: the in-process mock)")
+    p.add_argument("--api-key", help=f"API key of the target (env {options.ENV_API_KEY}); never printed")
+    p.add_argument("--max-requests", help=f"cap on HTTP requests, every request counted (default {options.REMOTE_MAX_REQUESTS} for a remote target)")
+    p.add_argument("--rate-limit", help="at most N requests per period: 2/s, 100/m, 1000/h")
+    p.add_argument("--reports-dir", default="reports", help="junit.xml, drift-report.md, findings.json (default reports/)")
+    failing = p.add_mutually_exclusive_group()
+    failing.add_argument("--strict", action="store_true", help="fail on contract violations and documentation drift (the default)")
+    failing.add_argument("--fail-on", choices=sorted(options.FAIL_ON), help="finding classes that fail the run (default both)")
+    p.add_argument("--seed", help="seed of the generated requests (default 1)")
+    p.add_argument("--handle", help="TikTok handle for the pagination walk (default: the contract's request example)")
+    p.add_argument("--walk-pages", help="pages the pagination walk may read")
+    p.add_argument("--max-examples", help="generated cases per fuzzing test")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more pytest output")
+    return p
+
+
+def pytest_args(args: argparse.Namespace, extra: list[str]) -> list[str]:
+    # --assert=plain: the kit records findings instead of asserting, and rewriting schemathesis'
+    # ~300 modules (it is a pytest plugin) would cost seconds on every run.
+    argv = [str(PACKAGE_DIR), "-p", "no:cacheprovider", "-p", "no:anyio", "-p", "no:faker", "--assert=plain", "--rootdir", str(PACKAGE_DIR), "-o", "addopts=", "-rfEs"]
+    argv += ["-v"] * args.verbose
+    for flag in ("base_url", "max_requests", "rate_limit", "reports_dir", "seed", "handle", "walk_pages", "max_examples"):
+        value = getattr(args, flag)
+        if value not in (None, ""):
+            argv += ["--" + flag.replace("_", "-"), str(value)]
+    argv += ["--fail-on", args.fail_on or "both"]
+    return argv + extra
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        extra = argv[argv.index("--") + 1 :]
+        argv = argv[: argv.index("--")]
+    args = parser().parse_args(argv)
+    if args.api_key:
+        os.environ[options.ENV_API_KEY] = args.api_key  # the key travels by environment, never in argv
+    code = pytest.main(pytest_args(args, extra))
+    from contract_tests import kit  # imported after pytest has set up its plugins
+
+    if kit._current is None:  # pytest refused the options before the kit started: nothing was sent
+        return exit_codes.USAGE
+    return int(code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

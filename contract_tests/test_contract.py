@@ -1,0 +1,130 @@
+"""The contract kit's tests, in the order they spend the request budget: the cheap, decisive
+checks first (preflight with the key, auth, the pagination walk), then schemathesis' stateful,
+examples, coverage and fuzzing phases, each with its share of what is left.
+
+Findings are recorded by the kit (see conftest.py), not raised, so one run reports all of them.
+"""
+
+from __future__ import annotations
+
+import hypothesis
+import pytest
+from schemathesis import Case
+
+from contract_tests import pagination
+from contract_tests.budget import ShareSpent
+from contract_tests.kit import current
+
+KIT = current()
+STATEFUL_STEPS = 4  # a first page, then up to three NextPage links
+
+
+def test_preflight() -> None:
+    """The first request, with the key: a missing or rejected key stops the run loudly (pitfall 4)."""
+    if not KIT.api_key:
+        KIT.state.key_problem = "no API key: pass --api-key or set DUMPLING_API_KEY (nothing was sent)"
+        pytest.fail(KIT.state.key_problem, pytrace=False)
+    case = KIT.case(KIT.page_body())
+    response = KIT.exchange(case)
+    if response.status_code == 401:
+        KIT.state.key_problem = f"the API key was rejected: {response.status_code} {response.content[:120].decode('utf-8', 'replace')}"
+    elif response.status_code == 403:
+        KIT.state.key_problem = f"the API key cannot pay for a request (403, insufficient credits): {response.content[:120].decode('utf-8', 'replace')}"
+    if KIT.state.key_problem:
+        pytest.fail(KIT.state.key_problem, pytrace=False)
+    if 200 <= response.status_code < 300:
+        KIT.state.first_page = (case, response)
+
+
+def test_auth_enforced() -> None:
+    """auth_enforced: no key and an invalid key both get 401 (free: errors cost nothing)."""
+    for label, key in (("no Authorization header", None), ("an invalid key", KIT.bad_key)):
+        response = KIT.exchange(KIT.case(KIT.page_body(), key=key))
+        if response.status_code == 401:
+            KIT.recorder.passed("auth_enforced")
+        else:
+            KIT.recorder.add("auth_enforced", response, "Authentication is not enforced", f"a request with {label} got {response.status_code}, not 401")
+
+
+def test_pagination_walk() -> None:
+    """pagination_walk: follow max_cursor -> maxCursor (bounded) and check the pages together."""
+    if KIT.state.first_page is None:
+        pytest.skip("no first page to walk from (see test_preflight)")
+    _, first = KIT.state.first_page
+
+    def fetch(cursor: str) -> object:
+        return KIT.exchange(KIT.case(KIT.page_body(cursor)))
+
+    walk = pagination.walk(first, fetch, KIT.link, KIT.options.walk_pages)  # type: ignore[arg-type]
+    for problem in walk.problems:
+        KIT.recorder.add("pagination_walk", problem.response, "Pagination is inconsistent", problem.message)
+    if not walk.problems:
+        KIT.recorder.passed("pagination_walk")
+    KIT.state.notes.append(f"pagination_walk: handle {KIT.handle!r}, {walk.pages} page(s), {walk.items} item(s); stopped at {walk.ended}")
+
+
+STATEFUL = KIT.schema(phases=("stateful",), mode="positive")
+
+
+@pytest.mark.budget_share(0.15)
+def test_stateful_pagination() -> None:
+    """schemathesis' stateful phase: chains of the OpenAPI link NextPage (max_cursor -> maxCursor)."""
+
+    class Machine(STATEFUL.as_state_machine()):  # type: ignore[misc]
+        def call(self, case: Case, **kwargs: object) -> object:
+            return _send(case, "stateful")
+
+        def validate_response(self, response: object, case: Case, additional_checks: object = None, **kwargs: object) -> None:
+            KIT.validate(case, response)  # type: ignore[arg-type]
+
+    settings = hypothesis.settings(
+        max_examples=KIT.options.max_examples // STATEFUL_STEPS + 1,
+        stateful_step_count=STATEFUL_STEPS,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
+    Machine.run(settings=settings)
+
+
+def _send(case: Case, phase: str) -> object:
+    """Send a generated case; at the end of the test's share, ShareSpent stops the test cleanly."""
+    try:
+        response = KIT.send(case)
+    except ShareSpent:
+        KIT.state.stopped[phase] = "its share of the request budget"
+        raise
+    KIT.state.sent[phase] = KIT.state.sent.get(phase, 0) + 1
+    return response
+
+
+def _check(case: Case, phase: str) -> None:
+    KIT.validate(case, _send(case, phase))  # type: ignore[arg-type]
+
+
+EXAMPLES = KIT.schema(phases=("examples",))
+COVERAGE = KIT.schema(phases=("coverage",))
+FUZZING = KIT.schema(phases=("fuzzing",))
+
+
+@EXAMPLES.parametrize()
+@pytest.mark.budget_share(0.2)
+def test_examples_phase(case: Case) -> None:
+    """The contract's request examples (the page's cURL example and the next page)."""
+    _check(case, "examples")
+
+
+@COVERAGE.parametrize()
+@pytest.mark.budget_share(0.6)
+def test_coverage_phase(case: Case) -> None:
+    """Boundary and invalid values of every field, missing fields, unexpected methods."""
+    _check(case, "coverage")
+
+
+@FUZZING.parametrize()
+@pytest.mark.budget_share(1.0)
+def test_fuzzing_phase(case: Case) -> None:
+    """Random valid and invalid requests (positive and negative modes)."""
+    _check(case, "fuzzing")

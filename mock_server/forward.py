@@ -1,0 +1,79 @@
+"""Stage 3, respond (forward): proxy mode (`dumpling-mock proxy --upstream URL`), Stoplight
+Prism's `proxy` idea. The request, checked by stage 2 but never rejected for it, goes to the
+upstream unchanged except for hop-by-hop headers; the upstream's answer comes back as an
+`Outcome`, so stage 4 validates it like any mock response and the violations of both (request
+and response) reach the `X-Mock-Violations` header and the journal.
+
+The upstream decides on keys and credits. When it cannot be reached or does not answer in time,
+the client gets the contract's documented 502, never a traceback. Nothing here logs a header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from starlette.requests import Request
+
+from mock_server.context import Context
+from mock_server.errors import Problem
+from mock_server.overrides import Override
+from mock_server.request_checks import Checked
+from mock_server.responders import Outcome, problem_outcome
+
+# RFC 9110 section 7.6.1: meaningful for one connection only, never forwarded.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"})
+# httpx sets host and content-length, and asks only for the encodings it can decode (it decodes
+# the body to validate it), so the client's accept-encoding is not passed on.
+NOT_SENT = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
+NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding"}  # the body is passed on decoded
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+UNREACHABLE = "service_unavailable"  # 502 example: "The video service is currently unavailable."
+FAILED = "upstream_error"  # 502 example: "Error fetching video data from the upstream service."
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry full URLs
+
+
+class Forwarder:
+    """The proxy's responder (routes.Respond). One connection pool per event loop."""
+
+    def __init__(self, upstream: str, timeout: httpx.Timeout = TIMEOUT) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+            self._loop = loop
+        return self._client
+
+    async def __call__(self, checked: Checked, override: Override | None, ctx: Context, request: Request) -> Outcome:
+        if checked.raw is None:  # too large, too slow or cut: there is nothing whole to forward
+            assert checked.problem is not None
+            return problem_outcome(checked, checked.problem)
+        path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")  # as sent, still %-encoded
+        url = self.upstream + path + (f"?{request.url.query}" if request.url.query else "")
+        headers = [(name, value) for name, value in request.headers.items() if name not in _dropped(request.headers.get("connection"), NOT_SENT)]
+        where = httpx.URL(self.upstream).netloc.decode()
+        try:
+            response = await self.client().request(request.method, url, content=checked.raw, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return problem_outcome(checked, Problem(502, UNREACHABLE, f"upstream {where} unreachable ({type(exc).__name__})"))
+        except httpx.HTTPError as exc:
+            return problem_outcome(checked, Problem(502, FAILED, f"upstream {where} failed ({type(exc).__name__})"))
+        returned: dict[str, str] = {}
+        skip = _dropped(response.headers.get("connection"), NOT_RETURNED)
+        for name, value in response.headers.multi_items():
+            if name not in skip:
+                returned[name] = f"{returned[name]}, {value}" if name in returned else value
+        return Outcome(response.status_code, response.content, media_type="", headers=returned)
+
+
+def _dropped(connection: str | None, always: frozenset[str]) -> frozenset[str]:
+    """`always`, plus the headers a Connection header names (RFC 9110 section 7.6.1)."""
+    named = {token.strip().lower() for token in (connection or "").split(",") if token.strip()}
+    return always | named

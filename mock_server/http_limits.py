@@ -1,0 +1,138 @@
+"""HTTP/1.1 limits uvicorn's httptools protocol does not have: a cap on the size and number of a
+request's headers, and a deadline for receiving them (slow-header clients). uvicorn only times
+out a connection that is idle AFTER a response; a client that connects and trickles its headers
+would hold a connection (and, with a huge header, memory) forever.
+
+Refusals happen before any route runs, so they cannot use an operation's documented examples;
+they still answer in the contract's error shape, `{"error": "..."}`, and close the connection:
+
+    431  request line + headers over MAX_HEADER_BYTES, or more than MAX_HEADERS header fields
+    408  headers not complete within the client timeout (`--client-timeout`, default 10 s)
+    400  not HTTP/1.x at all (uvicorn's "Invalid HTTP request received.")
+
+A connection that sends nothing at all is closed silently at the deadline (as on keep-alive).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+MAX_HEADER_BYTES = 16 * 1024  # request line + header names and values (h11's default limit)
+MAX_HEADERS = 100  # header fields per request (Apache's LimitRequestFields)
+
+
+class _Refused(Exception):
+    """Raised inside a parser callback to stop parsing; the refusal is in `_refusal`."""
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol plus header limits and a header deadline."""
+
+    def __init__(self, *args: Any, header_timeout_s: float = 10.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout_s = header_timeout_s
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._waiting_bytes = 0  # bytes received while waiting for a request's headers
+        self._header_bytes = 0  # exact size of the current request's line and headers
+        self._header_count = 0
+        self._refusal: tuple[int, str] | None = None
+
+    # --- the deadline: armed while waiting for headers, disarmed when they are complete ------------
+    def _arm(self) -> None:
+        self._disarm()
+        self._waiting_bytes = 0
+        self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self._waiting_bytes == 0:
+            self.transport.close()  # an idle connection: nothing to answer
+            return
+        self._refuse(408, f"request headers not received within {self.header_timeout_s:g} s")
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+            self._arm()  # nothing pipelined is running: the next bytes are a new request's headers
+
+    # --- the size limits ---------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        waiting = self._header_timer is not None
+        if waiting:
+            self._waiting_bytes += len(data)
+        super().data_received(data)
+        # Still waiting after this chunk: everything received so far is request line and headers,
+        # which httptools buffers whole; stop before that buffer outgrows the limit.
+        if waiting and self._header_timer is not None and self._waiting_bytes > MAX_HEADER_BYTES:
+            self._refuse(431, _too_large())
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = 0
+        self._header_count = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url), 0)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value), 1)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def _count(self, size: int, fields: int) -> None:
+        self._header_bytes += size
+        self._header_count += fields
+        if self._header_bytes > MAX_HEADER_BYTES or self._header_count > MAX_HEADERS:
+            self._refusal = (431, _too_large())
+            raise _Refused  # httptools turns it into a parser error: uvicorn calls send_400_response
+
+    # --- answers -------------------------------------------------------------------------------------
+    def send_400_response(self, msg: str) -> None:
+        status, message = self._refusal or (400, msg)
+        self._refuse(status, message)
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._disarm()
+        if self.transport.is_closing():
+            return
+        self.logger.warning("refused a request: %s %s", status, message)
+        body = orjson.dumps({"error": message})
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            head += [name, b": ", value, b"\r\n"]
+        head += [b"content-type: application/json\r\ncontent-length: ", str(len(body)).encode(), b"\r\nconnection: close\r\n\r\n"]
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
+
+
+def _too_large() -> str:
+    return f"request headers too large: more than {MAX_HEADER_BYTES} bytes or {MAX_HEADERS} fields"
+
+
+def protocol(header_timeout_s: float) -> Any:
+    """What `uvicorn.run(http=...)` takes; a partial of a module-level class pickles to workers."""
+    return functools.partial(GuardedHttpToolsProtocol, header_timeout_s=header_timeout_s)
