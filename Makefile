@@ -37,9 +37,11 @@ RATE_LIMIT ?=
 contract: $(STAMP)
 	$(BIN)/dumpling-contract $(if $(BASE_URL),--base-url $(BASE_URL)) $(if $(API_KEY),--api-key $(API_KEY)) $(if $(MAX_REQUESTS),--max-requests $(MAX_REQUESTS)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT))
 
-## Benchmarks: throughput, latency, cold start, memory (needs wrk: apt-get install wrk).
+## Benchmarks: throughput, latency, cold start, memory (needs wrk: apt-get install -y wrk).
+##   make bench BENCH_ARGS=--quick
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 IMAGE   ?= dumpling-mock:local
 COMPOSE := docker compose -f docker/compose.yaml
