@@ -50,8 +50,18 @@ def configure(level: str) -> dict[str, Any]:
 
 
 def access(fields: dict[str, Any]) -> None:
+    """One JSON line per request. Written straight to stderr, in the same format as every other
+    line, because logging's record machinery was a tenth of a mock request's cost (bench/)."""
     if ACCESS.isEnabledFor(logging.INFO):
-        ACCESS.info("request", extra={"fields": fields})
+        now = time.time()
+        line = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+            "level": "info",
+            "logger": ACCESS.name,
+            "msg": "request",
+            **fields,
+        }
+        sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")
 
 
 def event(message: str, **fields: Any) -> None:
