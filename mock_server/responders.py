@@ -7,6 +7,7 @@ rich provider, or schema-valid data for any other operation of the contract.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,8 @@ def _generic(checked: Checked, ctx: Context) -> Outcome:
     schema = checked.op.response_schema(status)
     if schema is None:
         return Outcome(status, b"", media_type="", cost=checked.op.credit_cost)
-    seed = ctx.settings.seed ^ int.from_bytes(orjson.dumps(checked.body, option=orjson.OPT_SORT_KEYS)[:8].ljust(8, b"\0"), "big")
+    # Same seed + same request body = same data; a stable digest, never hash() (salted per process).
+    request = orjson.dumps([checked.op.operation_id, checked.body], option=orjson.OPT_SORT_KEYS)
+    seed = ctx.settings.seed ^ int.from_bytes(hashlib.blake2b(request, digest_size=8).digest(), "big")
     value = from_schema.generate(ctx.contract.document, schema, seed)
     return Outcome(status, orjson.dumps(value), cost=checked.op.credit_cost)
