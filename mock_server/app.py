@@ -26,7 +26,7 @@ from mock_server.data import tiktok
 from mock_server.contract import load_contract
 from mock_server.routes import Respond, mock_respond, operation_routes
 from mock_server.settings import Settings
-from mock_server.state import Store
+from mock_server.state import open_store
 from mock_server.validator import ContractValidator
 
 SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` hands settings to workers
@@ -35,7 +35,7 @@ SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` han
 def build_context(settings: Settings) -> Context:
     tiktok.page(tiktok.Profile(0, "warm-up", 1), None)  # build Faker now, not on the first request
     contract = load_contract(settings.contract, settings.overlay)
-    store = Store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit)
+    store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit)
     return Context(settings, contract, ContractValidator(contract), store, random.Random(settings.seed))
 
 
@@ -45,8 +45,11 @@ def create_app(settings: Settings | None = None, responder: Respond = mock_respo
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.event("started", operations=len(ctx.contract.operations), seed=ctx.settings.seed, pid=os.getpid())
-        yield
-        ctx.store.close()
+        try:
+            yield
+        finally:
+            ctx.access_log.flush()
+            ctx.store.close()
 
     async def openapi_json(request: Request) -> Response:
         return Response(ctx.contract.json_bytes, media_type="application/json")

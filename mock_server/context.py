@@ -2,7 +2,9 @@
 
 The only mutable parts are `store` (the ledger, see state.py), `rng` (fault probabilities), and
 bounded caches of pure functions that never change what a response says: `pages` (rendered
-pages) and `summaries` (what the journal keeps of a success body).
+pages), `summaries` (what the journal keeps of a success body) and `verdicts` (what a request
+body means, request_checks.BodyVerdict); and `access_log`, lines
+waiting for the next turn of the event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.contract import Contract
+from mock_server.logs import AccessLog
 from mock_server.memo import BodyMemo
 from mock_server.pages import Pages
 from mock_server.settings import Settings
@@ -28,10 +31,14 @@ class Context:
     rng: random.Random
     pages: Pages = field(init=False)
     summaries: BodyMemo[dict[str, Any] | None] = field(init=False)
+    verdicts: BodyMemo[Any] = field(init=False)
+    access_log: AccessLog = field(init=False)
 
     def __post_init__(self) -> None:
         self.pages = Pages(self.settings)
         self.summaries = BodyMemo()
+        self.verdicts = BodyMemo()
+        self.access_log = AccessLog()
 
     @property
     def known_keys(self) -> list[str]:

@@ -38,10 +38,10 @@ class Operation:
     credit_cost: int
     raw: dict[str, Any] = field(repr=False)
 
-    @property
-    def statuses(self) -> list[int]:
+    @functools.cached_property
+    def statuses(self) -> tuple[int, ...]:
         """The numeric statuses documented for this operation, sorted."""
-        return sorted(int(code) for code in self.responses if code.isdigit())
+        return tuple(sorted(int(code) for code in self.responses if code.isdigit()))
 
     def examples(self, status: int) -> dict[str, Any]:
         """Named example bodies of a documented status, in document order."""
@@ -49,11 +49,22 @@ class Operation:
         return {name: ex.get("value") for name, ex in (media.get("examples") or {}).items()}
 
     def response_schema(self, status: int) -> dict[str, Any] | None:
+        return self._per_status[status][0] if status in self._per_status else self._response_schema(status)
+
+    def header_names(self, status: int) -> tuple[str, ...]:
+        return self._per_status[status][1] if status in self._per_status else self._header_names(status)
+
+    def _response_schema(self, status: int) -> dict[str, Any] | None:
         response = self.responses.get(str(status)) or self.responses.get("default") or {}
         return _json_media(response).get("schema")
 
-    def header_names(self, status: int) -> list[str]:
-        return list((self.responses.get(str(status)) or {}).get("headers") or {})
+    def _header_names(self, status: int) -> tuple[str, ...]:
+        return tuple((self.responses.get(str(status)) or {}).get("headers") or {})
+
+    @functools.cached_property
+    def _per_status(self) -> dict[int, tuple[dict[str, Any] | None, tuple[str, ...]]]:
+        """(schema, header names) of each documented status, read once: every response needs them."""
+        return {status: (self._response_schema(status), self._header_names(status)) for status in self.statuses}
 
 
 @dataclass(frozen=True)

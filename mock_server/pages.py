@@ -45,7 +45,8 @@ class Pages:
         settings = self.settings
         count = tiktok.video_count(settings.seed, handle, settings.handles)
         profile = tiktok.Profile(settings.seed, handle, count, settings.page_size)
-        return orjson.dumps(tiktok.page(profile, max_cursor, trim))  # type: ignore[arg-type]
+        page = orjson.dumps(tiktok.page(profile, max_cursor, trim))  # type: ignore[arg-type]
+        return bytes(memoryview(page))  # an exact-size copy: orjson's bytes keep its write buffer, twice the size
 
     def __len__(self) -> int:
         return len(self._cache)

@@ -11,10 +11,11 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from starlette.requests import ClientDisconnect, Request
 
+from mock_server.context import Context
 from mock_server.contract import Operation
 from mock_server.errors import Problem
 from mock_server.secrets import bearer_key
@@ -36,6 +37,7 @@ class Checked:
 
     op: Operation
     key: KeyInfo | None = None
+    presented: str | None = None  # the Bearer key as sent (never logged: see secrets.mask)
     body: Any = None
     body_text: str = ""  # the raw body as received (decoded leniently, truncated) for the journal
     raw: bytes | None = None  # the whole body, once read (proxy mode forwards it)
@@ -52,52 +54,87 @@ class Checked:
         return self
 
 
+@dataclass(frozen=True)
+class BodyVerdict:
+    """What a request body means for an operation: a pure function of (operation, Content-Type,
+    bytes), so it is worked out once per distinct body (`Context.verdicts`). `body` is shared by
+    every request that sent these bytes: read it, never change it."""
+
+    body: Any = None
+    handle: str = ""
+    problem: Problem | None = None
+    violations: tuple[Violation, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def request_headers(request: Request) -> dict[str, str]:
+    """The request's headers, lower-case names, first value of each: read once per request (a
+    Starlette `headers.get` scans and decodes the whole list every time)."""
+    headers: dict[str, str] = {}
+    for name, value in request.scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
 async def check_request(
     request: Request,
+    headers: Mapping[str, str],
     op: Operation,
-    store: Store,
-    validator: ContractValidator,
-    max_body: int,
-    verify_keys: bool = True,
-    body_timeout_s: float = BODY_TIMEOUT_S,
+    ctx: Context,
 ) -> Checked:
-    """`verify_keys=False` is proxy mode: the upstream decides on the key, so a missing or
+    """In proxy mode (an upstream is set) the upstream decides on the key, so a missing or
     malformed one is recorded but the body is still read and checked (and forwarded)."""
     checked = Checked(op=op)
-    if op.secured and not _authenticate(request, store, checked, verify_keys):
+    verify_keys = ctx.settings.upstream is None
+    if op.secured and not _authenticate(headers, ctx.store, checked, verify_keys):
         return checked
-    raw = await _read_body(request, max_body, checked, body_timeout_s)
+    raw = await _read_body(request, headers, ctx.settings.max_body_bytes, checked, ctx.settings.client_timeout)
     if raw is None:
         return checked
     checked.raw = raw
     if op.request_schema is None:
         return checked
-    content_type = request.headers.get("content-type", "")
+    content_type = headers.get("content-type", "")
+    verdict = ctx.verdicts.get((op.method, op.path, content_type, raw), raw, lambda: body_verdict(op, content_type, raw, ctx.validator))
+    checked.body, checked.handle, checked.problem = verdict.body, verdict.handle, verdict.problem
+    checked.violations += verdict.violations
+    checked.warnings += verdict.warnings
+    return checked
+
+
+def body_verdict(op: Operation, content_type: str, raw: bytes, validator: ContractValidator) -> BodyVerdict:
+    """Content-Type -> JSON -> schema -> handle; the first failure decides the documented error."""
+    checked = Checked(op=op)
     if content_type.split(";")[0].strip().lower() != "application/json":
         reason = "Content-Type is missing" if not content_type else f"Content-Type is {content_type!r}, not application/json"
-        return checked.reject(Problem(400, "invalid_json", reason), Violation("request.headers", "/content-type", reason))
-    if not raw and not op.request_required:
-        return checked
+        checked.reject(Problem(400, "invalid_json", reason), Violation("request.headers", "/content-type", reason))
+    elif raw or op.request_required:
+        _check_body(checked, raw, validator)
+    return BodyVerdict(checked.body, checked.handle, checked.problem, tuple(checked.violations), tuple(checked.warnings))
+
+
+def _check_body(checked: Checked, raw: bytes, validator: ContractValidator) -> None:
+    op = checked.op
     body = _parse_json(raw, checked)
     if checked.problem:
-        return checked
+        return
     checked.body = body
     violations = validator.request_body(op, body)
     if violations:
         checked.violations += violations
         on_handle = any(v.pointer.startswith("/handle") or re.search(r"['\"]handle['\"]", v.message) for v in violations)  # either quote style
         example = "invalid_json" if not isinstance(body, dict) else ("handle_required" if on_handle else "service_issue")
-        return checked.reject(Problem(400, example, "; ".join(str(v) for v in violations)))
+        checked.reject(Problem(400, example, "; ".join(str(v) for v in violations)))
+        return
     for name in validator.unknown_fields(op, body):
         checked.warnings.append(f"body field {name!r} is not in the contract")
     if op.operation_id == TIKTOK_OPERATION:
         _check_handle(checked)
-    return checked
 
 
-def _authenticate(request: Request, store: Store, checked: Checked, verify_key: bool = True) -> bool:
-    header = request.headers.get("authorization")
-    key = bearer_key(header)
+def _authenticate(headers: Mapping[str, str], store: Store, checked: Checked, verify_key: bool = True) -> bool:
+    header = headers.get("authorization")
+    key = checked.presented = bearer_key(header)
     if key is None:
         reason = "no Authorization header" if header is None else "Authorization is not 'Bearer <key>'"
         violation = Violation("request.headers", "/authorization", reason)
@@ -117,36 +154,38 @@ def _authenticate(request: Request, store: Store, checked: Checked, verify_key: 
     return True
 
 
-async def _read_body(request: Request, limit: int, checked: Checked, timeout_s: float) -> bytes | None:
+async def _read_body(request: Request, headers: Mapping[str, str], limit: int, checked: Checked, timeout_s: float) -> bytes | None:
     """Read at most `limit` bytes within `timeout_s`; reject early on Content-Length, late on a
     lying or chunked stream (without reading past the limit), and give up on a trickling client."""
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         reason = f"body larger than {limit} bytes" if declared.isdigit() else "Content-Length is not a number"
         checked.reject(Problem(400, "invalid_json", reason), Violation("request.body", "", reason))
         return None
     chunks: list[bytes] = []
     size = 0
-
-    async def collect() -> bool:
-        nonlocal size
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return False
-            chunks.append(chunk)
-        return True
-
+    complete = True
     try:
         async with asyncio.timeout(timeout_s):  # a deadline, not a task per request as wait_for makes
-            complete = await collect()
-    except asyncio.TimeoutError:
+            while True:  # ASGI receive, without Request.stream()'s async generator
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    complete = False
+                    break
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
         checked.reject(Problem(400, "invalid_json", f"body not received within {timeout_s:g} s"))
         return None
     except ClientDisconnect:
         checked.reject(Problem(400, "invalid_json", "client disconnected while sending the body"))
         return None
-    raw = b"".join(chunks)
+    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     checked.body_text = raw[:JOURNAL_BODY_BYTES].decode("utf-8", "replace")
     if not complete:
         reason = f"body larger than {limit} bytes"

@@ -9,19 +9,18 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server import logs
 from mock_server.client_checks import response_summary
 from mock_server.context import Context
 from mock_server.contract import Operation
 from mock_server.errors import Problem
 from mock_server.overrides import Override, from_faults, from_handle, from_prefer
-from mock_server.request_checks import Checked, check_request
+from mock_server.request_checks import Checked, check_request, request_headers
 from mock_server.responders import Outcome, problem_outcome, respond
 from mock_server.response_checks import check_response, header_value, violations_header
 from mock_server.secrets import bearer_key, mask
@@ -65,24 +64,23 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     # A matched path without parameters IS the operation's path (request.url costs a URL parse).
     path = op.path if "{" not in op.path else request.url.path
     proxying = ctx.settings.upstream is not None  # the upstream decides on keys and credits
-    checked = await check_request(
-        request, op, ctx.store, ctx.validator, ctx.settings.max_body_bytes,
-        verify_keys=not proxying, body_timeout_s=ctx.settings.client_timeout,
-    )
-    override = _override(request, checked, ctx)
+    headers_in = request_headers(request)
+    checked = await check_request(request, headers_in, op, ctx)
+    override = _override(headers_in, checked, ctx)
     if override is not None and override.latency_ms:
         await asyncio.sleep(override.latency_ms / 1000)
     outcome = await responder(checked, override, ctx, request)
 
-    presented = bearer_key(request.headers.get("authorization"))
+    presented = checked.presented if op.secured else bearer_key(headers_in.get("authorization"))
+    masked = mask(presented)
     entry = {
         "method": request.method,
         "path": path,
         "operation": op.operation_id,
-        "key": mask(presented),
-        "content_type": request.headers.get("content-type", ""),
-        "body": checked.body_text.replace(presented, mask(presented)) if presented else checked.body_text,
-        "handle": checked.handle.replace(presented, mask(presented)) if presented else checked.handle,
+        "key": masked,
+        "content_type": headers_in.get("content-type", ""),
+        "body": checked.body_text.replace(presented, masked) if presented else checked.body_text,
+        "handle": checked.handle.replace(presented, masked) if presented else checked.handle,
         "example": outcome.example,
         "reason": outcome.reason,
         "warnings": checked.warnings,
@@ -111,7 +109,7 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
         headers["X-Mock-Violations"] = violations_header(shown)
     if violations and settlement.journal_id is not None:
         ctx.store.amend_journal(settlement.journal_id, response_violations=[v.as_dict() for v in violations])
-    logs.access(
+    ctx.access_log.write(
         {
             "method": request.method,
             "path": path,
@@ -129,10 +127,10 @@ def _summary(ctx: Context, status: int, body: bytes) -> dict[str, Any] | None:
     return ctx.summaries.get((status, body), body, lambda: response_summary(status, body))
 
 
-def _override(request: Request, checked: Checked, ctx: Context) -> Override | None:
+def _override(headers: Mapping[str, str], checked: Checked, ctx: Context) -> Override | None:
     if checked.op.secured and checked.key is None:
         return None  # no key: the documented 401 comes first
-    prefer = from_prefer(request.headers.get("prefer"), checked.op)
+    prefer = from_prefer(headers.get("prefer"), checked.op)
     if prefer is not None:
         return prefer
     fault = from_faults(ctx.store, checked.op, ctx.rng)

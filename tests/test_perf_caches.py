@@ -15,7 +15,7 @@ from mock_server.data import tiktok
 from mock_server.memo import BodyMemo
 from mock_server.pages import Pages
 from mock_server.settings import ApiKey, RateLimit, Settings
-from mock_server.state import Store
+from mock_server.state import Store, open_store
 from mock_server.validator import ContractValidator
 
 ENDPOINT = "/api/v1/get-tiktok-profile-videos"
@@ -82,7 +82,7 @@ def test_a_remembered_verdict_is_the_verdict() -> None:
 def stores(path: Path, credits: int = 1_000_000) -> tuple[Store, Store]:
     """Two ledgers on one state file: what two workers see."""
     keys = [ApiKey("sk_perf_0123456789", credits)]
-    return Store(path, keys, RateLimit(1_000_000, 60), 1000), Store(path, keys, RateLimit(1_000_000, 60), 1000)
+    return open_store(path, keys, RateLimit(1_000_000, 60), 1000), open_store(path, keys, RateLimit(1_000_000, 60), 1000)
 
 
 def test_what_a_worker_remembers_is_forgotten_when_another_writes(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_what_a_worker_remembers_is_forgotten_when_another_writes(tmp_path: Path
 
 
 def test_a_memory_ledger_forgets_on_its_own_writes() -> None:
-    store = Store(None, [ApiKey("sk_perf_0123456789", 10)], RateLimit(100, 60), 100)
+    store = open_store(None, [ApiKey("sk_perf_0123456789", 10)], RateLimit(100, 60), 100)
     assert store.find_key("sk_perf_0123456789").active  # type: ignore[union-attr]
     store.put_key(ApiKey("sk_perf_0123456789", 10, active=False))
     assert not store.find_key("sk_perf_0123456789").active  # type: ignore[union-attr]

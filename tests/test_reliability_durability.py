@@ -21,7 +21,7 @@ from conftest import ENDPOINT, LiveMock, auth
 from mock_server.contract import load_contract
 from mock_server.secrets import digest, mask
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import Store
+from mock_server.state import open_store
 
 OP = load_contract().operation("POST", ENDPOINT)
 COST = OP.credit_cost
@@ -160,7 +160,7 @@ def test_without_state_reset_restores_the_start(make_client: Callable[..., TestC
 
 @pytest.mark.parametrize("limit", [1, 7, 10, 95, 250])
 def test_the_journal_never_holds_more_than_its_limit(tmp_path: Path, limit: int) -> None:
-    store = Store(tmp_path / "state.sqlite3", [ApiKey(KEY, 10**9)], RateLimit(10**9, 60), journal_limit=limit)
+    store = open_store(tmp_path / "state.sqlite3", [ApiKey(KEY, 10**9)], RateLimit(10**9, 60), journal_limit=limit)
     key = store.find_key(KEY)
     rows = 0
     for i in range(3 * limit + 150):

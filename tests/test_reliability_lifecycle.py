@@ -21,7 +21,7 @@ from conftest import ENDPOINT, LiveMock, auth, free_port
 from mock_server.contract import load_contract
 from mock_server.secrets import digest
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import Store
+from mock_server.state import open_store
 from mock_server.validator import ContractValidator
 
 CONTRACT = load_contract()
@@ -85,7 +85,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *expected: s
 
 
 def make_truncated(path: Path) -> None:
-    store = Store(path, [ApiKey(KEY, 5)], RateLimit(10, 60), 100)
+    store = open_store(path, [ApiKey(KEY, 5)], RateLimit(10, 60), 100)
     for i in range(200):
         store.settle(store.find_key(KEY), 400, 0, {"pad": "x" * 500, "i": i})
     store.close()
