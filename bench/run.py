@@ -66,6 +66,8 @@ class Plan:
     warmup: float = 2.0
     connections: int = 32
     threads: int = 2
+    round_s: float = 5.0  # throughput runs alternate between the servers compared, in rounds this long
+    # (shorter rounds weigh the first requests of wrk's fresh connections too much in the p99)
     latency_duration: float = 5.0
     mix_requests: int = 100_000
     mix_handles: int = 10_000
@@ -73,7 +75,7 @@ class Plan:
     distinct_pages: int = 3_000  # more than the page cache holds (~580 pages of 7 KB): walked in order, none is a hit
 
 
-QUICK = Plan(duration=2.0, warmup=0.5, latency_duration=1.0, mix_requests=10_000, mix_handles=1_000, cold_runs=3)
+QUICK = Plan(duration=2.0, warmup=0.5, round_s=1.0, latency_duration=1.0, mix_requests=10_000, mix_handles=1_000, cold_runs=3)
 
 
 # --- wrk ---------------------------------------------------------------------------------------
@@ -310,14 +312,65 @@ def cursor_before(profile: tiktok.Profile, index: int) -> str | None:
     return str(tiktok.video(profile, index - 1, trim=True)["create_time"] * 1000)
 
 
+def tree_cpu_s(root: int) -> float:
+    """User + system CPU seconds used so far by `root` and its descendants (/proc/PID/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in tree_pids(root):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def throughput(name: str, cmd: list[str], port: int, plan: Plan, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One server on its own (Prism)."""
+    return paired({name: (cmd, port, env)}, plan)[name]
+
+
+def paired(servers: dict[str, tuple[list[str], int, dict[str, str] | None]], plan: Plan) -> dict[str, dict[str, Any]]:
+    """Throughput of several servers, measured in alternating rounds (A B A B ...) so that a
+    machine whose speed drifts (a shared VM) drifts for all of them alike; their ratio is what the
+    targets compare. Requests/s = all requests / all seconds; p50 and p99 = the median of the
+    rounds' figures; cpu_us_per_request = the server's own CPU (user + system) per request."""
     body = body_of(HANDLE)
-    with running(name, cmd, port, body, env) as server:
-        script = lua_fixed(body)
-        wrk(server.url, script, plan.warmup, plan.connections, plan.threads)
-        load = wrk(server.url, script, plan.duration, plan.connections, plan.threads)
-        memory = tree_memory_mb(server.proc.pid)  # type: ignore[union-attr]
-    return {**asdict(load), **memory}
+    script = lua_fixed(body)
+    rounds = max(1, round(plan.duration / plan.round_s))
+    loads: dict[str, list[Load]] = {name: [] for name in servers}
+    cpu: dict[str, float] = dict.fromkeys(servers, 0.0)
+    with contextlib.ExitStack() as stack:
+        started = {name: stack.enter_context(running(name, cmd, port, body, env)) for name, (cmd, port, env) in servers.items()}
+        for server in started.values():
+            wrk(server.url, script, plan.warmup, plan.connections, plan.threads)
+        for _ in range(rounds):
+            for name, server in started.items():
+                before = tree_cpu_s(server.proc.pid)  # type: ignore[union-attr]
+                loads[name].append(wrk(server.url, script, plan.duration / rounds, plan.connections, plan.threads))
+                cpu[name] += tree_cpu_s(server.proc.pid) - before  # type: ignore[union-attr]
+        memory = {name: tree_memory_mb(server.proc.pid) for name, server in started.items()}  # type: ignore[union-attr]
+    results = {}
+    for name, runs in loads.items():
+        requests, seconds = sum(r.requests for r in runs), sum(r.seconds for r in runs)
+        results[name] = {
+            "requests": requests,
+            "seconds": round(seconds, 3),
+            "rps": round(requests / seconds, 1) if seconds else 0.0,
+            "p50_ms": round(statistics.median(r.p50_ms for r in runs), 3),
+            "p99_ms": round(statistics.median(r.p99_ms for r in runs), 3),
+            "p99_ms_rounds": [r.p99_ms for r in runs],
+            "errors": sum(r.errors for r in runs),
+            "cpu_us_per_request": round(cpu[name] / requests * 1e6, 1) if requests else 0.0,
+            **memory[name],
+        }
+    return results
+
+
+def throughput_pair(workers: int, plan: Plan, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The mock and the bare FastAPI baseline with `workers` workers, in alternating rounds."""
+    mock_port, base_port = free_port(), free_port()
+    measured = paired({"mock": (mock_cmd(mock_port, workers), mock_port, None),
+                       "baseline": (baseline_cmd(base_port, workers), base_port, env)}, plan)
+    return {f"mock_{workers}w": measured["mock"], f"baseline_{workers}w": measured["baseline"]}
 
 
 def cold_start(plan: Plan) -> dict[str, Any]:
@@ -499,11 +552,12 @@ LABELS = {"mock_1w": "mock, 1 worker", "baseline_1w": "bare FastAPI, 1 worker", 
 def table(results: dict[str, Any]) -> str:
     """The figures as the README shows them."""
     r = results
-    rows = [("run", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS MB")]
+    rows = [("run", "req/s", "p50 ms", "p99 ms", "CPU us/req", "errors", "peak RSS MB")]
     for key, label in LABELS.items():
         if key in r:
             x = r[key]
-            rows.append((label, f"{x['rps']:,.0f}", f"{x['p50_ms']:.2f}", f"{x['p99_ms']:.2f}", str(x["errors"]), f"{x['peak_rss_mb']:.1f}"))
+            rows.append((label, f"{x['rps']:,.0f}", f"{x['p50_ms']:.2f}", f"{x['p99_ms']:.2f}", f"{x.get('cpu_us_per_request', 0):,.0f}",
+                         str(x["errors"]), f"{x['peak_rss_mb']:.1f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -539,7 +593,7 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-STEPS = ("mock_1w", "baseline_1w", "mock_2w", "baseline_2w", "cold_start", "mix", "deep", "exact", "prism")
+STEPS = ("throughput_1w", "throughput_2w", "cold_start", "mix", "deep", "exact", "prism")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -565,10 +619,8 @@ def main(argv: list[str] | None = None) -> int:
     body_file = Path(tempfile.mkstemp(suffix=".json")[1])
     env = {"BENCH_BODY_FILE": str(body_file)}
     steps: dict[str, Callable[[int], dict[str, Any]]] = {
-        "mock_1w": lambda p: throughput("mock", mock_cmd(p), p, plan),
-        "baseline_1w": lambda p: throughput("baseline", baseline_cmd(p), p, plan, env),
-        "mock_2w": lambda p: throughput("mock", mock_cmd(p, 2), p, plan),
-        "baseline_2w": lambda p: throughput("baseline", baseline_cmd(p, 2), p, plan, env),
+        "throughput_1w": lambda p: throughput_pair(1, plan, env),
+        "throughput_2w": lambda p: throughput_pair(2, plan, env),
         "cold_start": lambda p: cold_start(plan),
         "mix": lambda p: handle_mix(plan),
         "deep": lambda p: deep_pages(plan),
@@ -583,7 +635,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in STEPS:
             if name in only and not (name == "prism" and not prism_path):
                 print(f"bench: {name} ...", file=sys.stderr, flush=True)
-                results[name] = steps[name](free_port())
+                result = steps[name](free_port())
+                if name.startswith("throughput_"):
+                    results.update(result)  # mock_Nw and baseline_Nw
+                else:
+                    results[name] = result
     finally:
         body_file.unlink()
     results["targets"] = targets(results)

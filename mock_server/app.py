@@ -7,6 +7,7 @@ the only description of this API.
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 from contextlib import asynccontextmanager
@@ -95,4 +96,15 @@ def create_app_from_env() -> FastAPI:
 
     settings = settings_from_json(os.environ[SETTINGS_ENV])
     logs.configure(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_objects()
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """What start-up built (contract, Faker's word lists, the app) lives as long as the server
+    process: out of the garbage collector's sight, a full collection takes well under a
+    millisecond instead of ~30 ms, a pause that every request in flight would wait out.
+    Server processes only: in a test process, frozen garbage would never be collected."""
+    gc.collect()
+    gc.freeze()

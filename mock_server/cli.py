@@ -90,7 +90,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from mock_server import http_limits
-    from mock_server.app import SETTINGS_ENV, build_context, create_app
+    from mock_server.app import SETTINGS_ENV, build_context, create_app, freeze_startup_objects
 
     if settings.upstream and settings.workers > 1:
         raise SettingsError("--workers: proxy mode (an upstream is set) runs one worker")
@@ -113,7 +113,9 @@ def serve(settings: Settings) -> int:
         http=http_limits.protocol(settings.client_timeout),  # header size and time limits
     )
     if settings.workers == 1:
-        uvicorn.run(create_app(ctx=ctx, responder=_responder(settings)), **common)
+        app = create_app(ctx=ctx, responder=_responder(settings))
+        freeze_startup_objects()
+        uvicorn.run(app, **common)
     else:
         ctx.store.close()
         os.environ[SETTINGS_ENV] = settings_to_json(settings)

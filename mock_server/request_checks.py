@@ -165,26 +165,42 @@ async def _read_body(request: Request, headers: Mapping[str, str], limit: int, c
     chunks: list[bytes] = []
     size = 0
     complete = True
+    # The deadline is a timer that cancels this task: what asyncio.timeout does, at a third of
+    # its cost (a tenth of a mock request's own work went to it).
+    task = asyncio.current_task()
+    assert task is not None
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    timer = asyncio.get_running_loop().call_later(timeout_s, expire)
     try:
-        async with asyncio.timeout(timeout_s):  # a deadline, not a task per request as wait_for makes
-            while True:  # ASGI receive, without Request.stream()'s async generator
-                message = await request.receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientDisconnect()
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    complete = False
-                    break
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-    except TimeoutError:
+        while True:  # ASGI receive, without Request.stream()'s async generator
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                complete = False
+                break
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+    except asyncio.CancelledError:
+        if not expired:
+            raise  # cancelled by someone else (shutdown): not ours to swallow
+        task.uncancel()
         checked.reject(Problem(400, "invalid_json", f"body not received within {timeout_s:g} s"))
         return None
     except ClientDisconnect:
         checked.reject(Problem(400, "invalid_json", "client disconnected while sending the body"))
         return None
+    finally:
+        timer.cancel()
     raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     checked.body_text = raw[:JOURNAL_BODY_BYTES].decode("utf-8", "replace")
     if not complete:

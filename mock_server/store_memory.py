@@ -40,7 +40,7 @@ class MemoryStore:
         self.journal_limit = journal_limit
         self._lock = threading.Lock()
         self._accounts: dict[bytes, _Account] = {}
-        self._found: dict[str, bytes] = {}  # presented key -> digest, for configured keys only
+        self._found: dict[str, KeyInfo] = {}  # presented key -> what find_key said, for known keys only
         self._journal: deque[tuple[int, float, str]] = deque(maxlen=journal_limit)
         self._journal_ids = itertools.count(1)  # never reset, as SQLite's AUTOINCREMENT
         self._faults: dict[int, dict[str, Any]] = {}
@@ -53,14 +53,15 @@ class MemoryStore:
             self._accounts[digest(key.key)] = _Account(mask(key.key), key.credits, key.active)
 
     def find_key(self, presented: str) -> KeyInfo | None:
-        wanted = self._found.get(presented)
-        if wanted is None:
-            wanted = digest(presented)
-            if wanted not in self._accounts or not same_key(wanted, presented):
-                return None  # not remembered: unknown keys must not grow `_found`
-            self._found[presented] = wanted
+        found = self._found.get(presented)
+        if found is not None:
+            return found
+        wanted = digest(presented)
         account = self._accounts.get(wanted)
-        return None if account is None else KeyInfo(wanted, account.masked, account.credits, account.active)
+        if account is None or not same_key(wanted, presented):
+            return None  # not remembered: unknown keys must not grow `_found`
+        found = self._found[presented] = KeyInfo(wanted, account.masked, account.active)
+        return found
 
     def keys(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -70,6 +71,7 @@ class MemoryStore:
     def put_key(self, key: ApiKey) -> dict[str, Any]:
         with self._lock:
             self._accounts[digest(key.key)] = _Account(mask(key.key), key.credits, key.active)
+            self._found.clear()
         return {"key": mask(key.key), "credits": key.credits, "active": key.active}
 
     # --- the per-request settlement -------------------------------------------------------------

@@ -71,16 +71,16 @@ class SqliteStore:
             )
 
     def find_key(self, presented: str) -> KeyInfo | None:
-        """The key's row as last read (`credits` is a snapshot: `settle` decides on the balance)."""
+        """The key's row as last read."""
         remembered = self._remembered()
         info = remembered.get(("key", presented))
         if info is not None:
             return info
         wanted = digest(presented)
-        row = self.db.execute("SELECT digest, masked, credits, active FROM keys WHERE digest = ?", (wanted,)).fetchone()
+        row = self.db.execute("SELECT digest, masked, active FROM keys WHERE digest = ?", (wanted,)).fetchone()
         if row is None or not same_key(row[0], presented):
             return None  # not remembered: unknown keys must not grow the memo
-        info = remembered[("key", presented)] = KeyInfo(row[0], row[1], row[2], bool(row[3]))
+        info = remembered[("key", presented)] = KeyInfo(row[0], row[1], bool(row[2]))
         return info
 
     def keys(self) -> list[dict[str, Any]]:

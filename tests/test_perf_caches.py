@@ -4,13 +4,23 @@ between requests (forgotten when another worker writes)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import gc
 import threading
 from pathlib import Path
+from typing import Callable
+
+import pytest
+from starlette.testclient import TestClient
 
 import orjson
 
+from mock_server import logs
+from mock_server.app import SETTINGS_ENV, create_app_from_env
+from mock_server.cli import settings_to_json
 from mock_server.contract import load_contract
+from mock_server.logs import AccessLog
 from mock_server.data import tiktok
 from mock_server.memo import BodyMemo
 from mock_server.pages import Pages
@@ -141,3 +151,59 @@ def test_settings_changes_reach_a_new_page_cache() -> None:
     """A page cache belongs to one Settings: another seed renders other bytes."""
     base = Settings()
     assert Pages(base).get("someone", None, False) != Pages(dataclasses.replace(base, seed=2)).get("someone", None, False)
+
+
+def test_a_remembered_request_verdict_depends_on_the_content_type_too(make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    body = b'{"handle": "stoolpresidente"}'
+    auth = {"Authorization": "Bearer sk_mock_demo"}
+    for _ in range(3):
+        assert client.post(ENDPOINT, content=body, headers={**auth, "Content-Type": "application/json"}).status_code == 200
+    assert len(ctx.verdicts) == 1, "the same bytes are checked once"
+    refused = client.post(ENDPOINT, content=body, headers={**auth, "Content-Type": "text/plain"})
+    assert refused.status_code == 400 and "Content-Type" in refused.headers["X-Mock-Reason"]
+    bad = client.post(ENDPOINT, content=b'{"handle": ""}', headers={**auth, "Content-Type": "application/json"})
+    assert bad.status_code == 400 and len(ctx.verdicts) == 3
+    again = client.post(ENDPOINT, content=b'{"handle": ""}', headers={**auth, "Content-Type": "application/json"})
+    assert (again.status_code, again.json()) == (400, bad.json()) and again.headers["X-Mock-Reason"] == bad.headers["X-Mock-Reason"]
+
+
+def test_a_server_process_freezes_what_start_up_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full garbage collection must not walk the contract and Faker's data on every pass."""
+    monkeypatch.setenv(SETTINGS_ENV, settings_to_json(Settings()))
+    gc.unfreeze()
+    try:
+        create_app_from_env()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+def test_access_lines_are_written_once_per_turn_of_the_event_loop(capsys: pytest.CaptureFixture[str]) -> None:
+    log = AccessLog()
+    logs.ACCESS.setLevel("INFO")
+
+    async def serve_three() -> str:
+        for n in range(3):
+            log.write({"n": n})
+        before = capsys.readouterr().err  # nothing yet: the batch waits for the loop
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return before
+
+    assert asyncio.run(serve_three()) == ""
+    lines = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [line["n"] for line in lines] == [0, 1, 2] and {line["msg"] for line in lines} == {"request"}
+
+    async def busy() -> int:
+        for n in range(logs.MAX_PENDING + 1):  # the loop never turns: a full batch is written anyway
+            log.write({"n": n})
+        written = len(capsys.readouterr().err.splitlines())
+        log.flush()  # what shutdown does
+        return written
+
+    assert asyncio.run(busy()) == logs.MAX_PENDING
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    log.write({"n": "outside"})  # no event loop at all: written at once
+    assert '"n":"outside"' in capsys.readouterr().err
