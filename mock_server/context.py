@@ -22,6 +22,9 @@ from mock_server.state import Store
 from mock_server.validator import ContractValidator
 
 
+VERDICT_MEMO_BYTES = 1024 * 1024  # ~800 distinct request bodies
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -37,7 +40,7 @@ class Context:
     def __post_init__(self) -> None:
         self.pages = Pages(self.settings)
         self.summaries = BodyMemo()
-        self.verdicts = BodyMemo()
+        self.verdicts = BodyMemo(VERDICT_MEMO_BYTES, entry_overhead=1024)  # a parsed body and its findings: ~1 KB
         self.access_log = AccessLog()
 
     @property

@@ -20,8 +20,10 @@ class BodyMemo(Generic[T]):
     """`get(key, body, compute)`: compute() once per distinct key; `key` must include `body`.
     Thread-safe (the contract kit may validate from several threads)."""
 
-    def __init__(self, max_bytes: int = MEMO_BYTES) -> None:
+    def __init__(self, max_bytes: int = MEMO_BYTES, entry_overhead: int = ENTRY_OVERHEAD) -> None:
+        """`entry_overhead`: what a remembered value costs beyond its body's bytes, roughly."""
         self.max_bytes = max_bytes
+        self.entry_overhead = entry_overhead
         self._cache: cachetools.LRUCache[Hashable, tuple[int, T]] = cachetools.LRUCache(max_bytes, getsizeof=lambda entry: entry[0])
         self._lock = threading.Lock()
 
@@ -33,7 +35,7 @@ class BodyMemo(Generic[T]):
         value = compute()
         if len(body) <= self.max_bytes // 16:  # a huge body is computed every time rather than evicting all
             with self._lock:
-                self._cache[key] = (len(body) + ENTRY_OVERHEAD, value)
+                self._cache[key] = (len(body) + self.entry_overhead, value)
         return value
 
     def __len__(self) -> int:

@@ -70,7 +70,8 @@ class MemoryStore:
 
     def put_key(self, key: ApiKey) -> dict[str, Any]:
         with self._lock:
-            self._accounts[digest(key.key)] = _Account(mask(key.key), key.credits, key.active)
+            account = self._accounts.setdefault(digest(key.key), _Account(mask(key.key), key.credits, key.active))
+            account.credits, account.active = key.credits, key.active  # the rate-limit window stays
             self._found.clear()
         return {"key": mask(key.key), "credits": key.credits, "active": key.active}
 

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from mock_server.secrets import digest
 from mock_server.settings import ApiKey, RateLimit
 from mock_server.state import Store, open_store
 
@@ -153,3 +155,29 @@ def test_a_key_removed_by_a_reset_mid_request_pays_nothing(make_store) -> None: 
     store.reset()
     assert store.settle(found, 200, 10, {}).status == 403
     assert sorted(k["credits"] for k in store.keys()) == [0, 100]
+
+
+def test_changing_a_keys_credits_keeps_its_rate_limit_window(make_store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(time, "time", lambda: 6000.0)
+    store = make_store(rate=RateLimit(2, 60))
+    assert settle(store) == (200, 1)
+    store.put_key(ApiKey(KEY, 500))
+    assert settle(store) == (200, 0) and settle(store)[0] == 503, "topping up does not reset the rate limit"
+    assert credits(store) == 490
+
+
+def test_a_state_file_from_before_windows_moved_into_keys_still_opens(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the layout of the first release: windows in their own table
+        db.executescript(
+            "CREATE TABLE keys (digest BLOB PRIMARY KEY, masked TEXT NOT NULL, credits INTEGER NOT NULL CHECK (credits >= 0), active INTEGER NOT NULL);"
+            "CREATE TABLE windows (digest BLOB PRIMARY KEY, win INTEGER NOT NULL, used INTEGER NOT NULL);"
+            "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, entry BLOB NOT NULL);"
+            "CREATE TABLE faults (id INTEGER PRIMARY KEY AUTOINCREMENT, spec BLOB NOT NULL, remaining INTEGER);"
+        )
+        db.execute("INSERT INTO keys VALUES (?, 'sk_s…', 40, 1)", (digest(KEY),))
+    store = open_store(path, [ApiKey(KEY, 100)], RateLimit(5, 60), 50)
+    try:
+        assert settle(store) == (200, 4) and credits(store) == 30, "the balance kept in the file is the one used"
+    finally:
+        store.close()
