@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable, Mapping
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from mock_server.client_checks import response_summary
 from mock_server.context import Context
@@ -51,12 +52,23 @@ def operation_routes(ctx: Context, responder: Respond = mock_respond) -> list[Ro
     ]
 
 
-def _endpoint(ops: dict[str, Operation], ctx: Context, responder: Respond) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        op = ops[request.method] if request.method in ops else ops[next(iter(ops))]
-        return await handle(request, op, ctx, responder)
+class _Endpoint:
+    """A plain ASGI app (Starlette routes to it as is): the pipeline never raises HTTPException,
+    so Starlette's per-request exception-handling wrapper would only add cost. An unexpected
+    error still reaches the app's 500 handler (app.unexpected_error)."""
 
-    return endpoint
+    def __init__(self, ops: dict[str, Operation], ctx: Context, responder: Respond) -> None:
+        self.ops, self.ctx, self.responder = ops, ctx, responder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        op = self.ops[request.method] if request.method in self.ops else self.ops[next(iter(self.ops))]
+        response = await handle(request, op, self.ctx, self.responder)
+        await response(scope, receive, send)
+
+
+def _endpoint(ops: dict[str, Operation], ctx: Context, responder: Respond) -> _Endpoint:
+    return _Endpoint(ops, ctx, responder)
 
 
 async def handle(request: Request, op: Operation, ctx: Context, responder: Respond) -> Response:

@@ -401,3 +401,16 @@ def test_an_undocumented_reserved_handle_gets_a_documented_400(client: TestClien
     assert response.status_code == 400
     assert response.json()["error"] in [v["error"] for v in OP.examples(400).values()]
     assert_conforms(response)
+
+
+def test_a_bug_in_the_pipeline_answers_the_documented_500_without_a_traceback() -> None:
+    async def broken(*_: Any) -> Any:
+        raise RuntimeError("secret internals sk_mock_demo")
+
+    with TestClient(create_app(Settings(), responder=broken), raise_server_exceptions=False) as client:
+        response = client.post(ENDPOINT, json={"handle": "stoolpresidente"}, headers=auth(DEMO_KEY))
+        assert response.status_code == 500 and response.headers["content-type"] == "application/json"
+        assert set(response.json()) == {"error"} and response.json()["error"].startswith("An unexpected server error")
+        assert "Traceback" not in response.text and "secret internals" not in response.text
+        assert ContractValidator(load_contract()).response(load_contract().operations[0], 500, response.headers, response.content) == []
+        assert client.post(ENDPOINT, json={"handle": "stoolpresidente"}, headers=auth(DEMO_KEY)).status_code == 500, "still serving"
