@@ -9,7 +9,6 @@ import fcntl
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
