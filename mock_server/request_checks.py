@@ -25,7 +25,6 @@ from mock_server.validator import ContractValidator, Violation
 TIKTOK_OPERATION = "listTikTokProfileVideos"
 HANDLE = re.compile(r"[A-Za-z0-9._]{1,24}")  # what TikTok accepts as a username
 RESERVED_HANDLE = re.compile(r"(error-\d{3}(-[A-Za-z0-9_]{1,64})?|videos-\d{1,8})")
-BODY_TIMEOUT_S = 10.0
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")  # cheap pre-check before walking the body
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a valid pair decodes to one code point above U+FFFF
 JOURNAL_BODY_BYTES = 2048  # the journal keeps this much of a body (client_checks knows longer ones are cut)

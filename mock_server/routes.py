@@ -47,7 +47,7 @@ def operation_routes(ctx: Context, responder: Respond = mock_respond) -> list[Ro
     for op in ctx.contract.operations:
         by_path.setdefault(op.path, {})[op.method] = op
     return [
-        Route(starlette_path(path), _endpoint(ops, ctx, responder), methods=list(ops), name=path)
+        Route(starlette_path(path), _Endpoint(ops, ctx, responder), methods=list(ops), name=path)
         for path, ops in by_path.items()
     ]
 
@@ -65,10 +65,6 @@ class _Endpoint:
         op = self.ops[request.method] if request.method in self.ops else self.ops[next(iter(self.ops))]
         response = await handle(request, op, self.ctx, self.responder)
         await response(scope, receive, send)
-
-
-def _endpoint(ops: dict[str, Operation], ctx: Context, responder: Respond) -> _Endpoint:
-    return _Endpoint(ops, ctx, responder)
 
 
 async def handle(request: Request, op: Operation, ctx: Context, responder: Respond) -> Response:

@@ -2,7 +2,8 @@
 `--state` file, one worker). Same interface and rule as the SQLite store (`state.Store`,
 `state.decide`), at the cost of a few dictionary operations per request instead of a transaction.
 
-Keys are kept by digest only, as in the state file; the journal is a bounded deque of serialized
+Accounts are keyed by digest, as in the state file (a key already found is remembered by its
+value, as the process's settings hold it anyway); the journal is a bounded deque of serialized
 entries, so its memory stays flat whatever the traffic.
 """
 

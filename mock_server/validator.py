@@ -170,8 +170,7 @@ class ContractValidator:
                 except ValueError:
                     found.append(Violation("response.headers", f"/{name}", f"{value!r} is not an integer"))
                     continue
-                if not self._compiled(schema).is_valid(number):
-                    found += self.schema_violations(schema, number, "response.headers")
+                found += self.schema_violations(schema, number, "response.headers")
         return found
 
     def _header_specs(self, op: Operation, status: int) -> list[tuple[str, bool, dict[str, Any] | None]]:
