@@ -15,7 +15,8 @@ from mock_server import __version__
 from mock_server.context import Context
 from mock_server.contract import Contract, bundled_path, load_contract
 from mock_server.request_checks import BadJson, load_json
-from mock_server.settings import ApiKey
+from mock_server.settings import DEFAULT_CREDITS, ApiKey
+from mock_server.state import KEY_FIELDS
 from mock_server.validator import ContractValidator
 
 Handler = Callable[[Request, Any], Awaitable[Any]]
@@ -41,6 +42,13 @@ def _allowed(request: Request, ctx: Context) -> bool:
         return False
 
 
+def _refusal(ctx: Context) -> str:
+    """Why a caller was refused: with a token set, the token is what is missing, wherever it calls from."""
+    if ctx.settings.admin_token:
+        return "an admin token is required: send X-Admin-Token with the value of --admin-token (missing or wrong)"
+    return "the admin API answers only on loopback (start the mock with --admin-token to open it to token holders)"
+
+
 def admin_routes(ctx: Context) -> list[Route]:
     contract = load_admin_contract()
     validator = ContractValidator(contract)
@@ -53,7 +61,9 @@ def admin_routes(ctx: Context) -> list[Route]:
         return {"keys": store.keys()}
 
     async def put_key(request: Request, body: Any) -> Any:
-        return store.put_key(ApiKey(body["key"], body["credits"], body.get("active", True)))
+        # A partial update (only the fields sent change); a new key starts with the default credits.
+        fields = [name for name in KEY_FIELDS if name in body]
+        return store.put_key(ApiKey(body["key"], body.get("credits", DEFAULT_CREDITS), body.get("active", True)), fields)
 
     async def reset(request: Request, body: Any) -> Any:
         store.reset()
@@ -108,7 +118,7 @@ def admin_routes(ctx: Context) -> list[Route]:
             if op is None:
                 return _error(405, "method not allowed")
             if op.secured and not _allowed(request, ctx):
-                return _error(403, "the admin API answers only on loopback, or with X-Admin-Token when --admin-token is set")
+                return _error(403, _refusal(ctx))
             body: Any = None
             if op.request_schema is not None:
                 try:

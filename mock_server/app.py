@@ -25,6 +25,7 @@ from mock_server.admin import admin_routes
 from mock_server.context import Context
 from mock_server.data import tiktok
 from mock_server.contract import load_contract
+from mock_server.response_checks import header_value
 from mock_server.routes import Respond, mock_respond, operation_routes
 from mock_server.settings import Settings
 from mock_server.state import open_store
@@ -79,8 +80,15 @@ def create_app(settings: Settings | None = None, responder: Respond = mock_respo
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
-    """Unknown paths and methods get the contract's error shape, with `Allow` on a 405."""
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    """Unknown paths and methods get the contract's error shape, with `Allow` on a 405, and like
+    every error response an `X-Mock-Reason` saying why."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        headers["X-Mock-Reason"] = header_value(f"no operation of the contract at {request.url.path}", 512)
+    elif exc.status_code == 405:
+        allowed = headers.get("Allow") or headers.get("allow") or ""
+        headers["X-Mock-Reason"] = header_value(f"{request.method} is not an operation at {request.url.path}; allowed: {allowed}", 512)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

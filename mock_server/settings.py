@@ -14,9 +14,10 @@ from typing import Any, Callable, Mapping
 import yaml
 
 ENV_PREFIX = "DUMPLING_MOCK_"
+DEFAULT_CREDITS = 1_000_000  # a key configured or created without credits
 DEMO_KEYS = (
     # (key, credits, active): the demo keys exist only when no key is configured.
-    ("sk_mock_demo", 1_000_000, True),
+    ("sk_mock_demo", DEFAULT_CREDITS, True),
     ("sk_mock_low_credits", 0, True),
     ("sk_mock_inactive", 1_000_000, False),
 )

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple, Protocol
+from typing import Any, Collection, Iterable, NamedTuple, Protocol
 
 from mock_server.settings import ApiKey, RateLimit
+
+KEY_FIELDS = ("credits", "active")  # what `PUT /__admin/keys` may set on an existing key
 
 
 class StateError(RuntimeError):
@@ -63,7 +65,10 @@ def decide(candidate_status: int, cost: int, credits: int | None, used: int, lim
 class Store(Protocol):
     def find_key(self, presented: str) -> KeyInfo | None: ...
     def keys(self) -> list[dict[str, Any]]: ...
-    def put_key(self, key: ApiKey) -> dict[str, Any]: ...
+    def put_key(self, key: ApiKey, fields: Collection[str] = KEY_FIELDS) -> dict[str, Any]:
+        """Create the key with all of `key`'s values, or set only `fields` of an existing one."""
+        ...
+
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement: ...
     def amend_journal(self, journal_id: int, **fields: Any) -> None: ...
     def journal(self, since_id: int = 0, limit: int = 100) -> list[dict[str, Any]]: ...

@@ -14,13 +14,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 import orjson
 
 from mock_server.secrets import digest, mask, same_key
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import KeyInfo, Settlement, decide, window_count
+from mock_server.state import KEY_FIELDS, KeyInfo, Settlement, decide, window_count
 
 
 @dataclass
@@ -69,12 +69,17 @@ class MemoryStore:
             accounts = sorted(self._accounts.values(), key=lambda a: a.masked)
             return [{"key": a.masked, "credits": a.credits, "active": a.active} for a in accounts]
 
-    def put_key(self, key: ApiKey) -> dict[str, Any]:
+    def put_key(self, key: ApiKey, fields: Collection[str] = KEY_FIELDS) -> dict[str, Any]:
         with self._lock:
-            account = self._accounts.setdefault(digest(key.key), _Account(mask(key.key), key.credits, key.active))
-            account.credits, account.active = key.credits, key.active  # the rate-limit window stays
+            account = self._accounts.get(digest(key.key))
+            if account is None:
+                account = self._accounts[digest(key.key)] = _Account(mask(key.key), key.credits, key.active)
+            if "credits" in fields:
+                account.credits = key.credits  # the rate-limit window stays
+            if "active" in fields:
+                account.active = key.active
             self._found.clear()
-        return {"key": mask(key.key), "credits": key.credits, "active": key.active}
+            return {"key": mask(key.key), "credits": account.credits, "active": account.active}
 
     # --- the per-request settlement -------------------------------------------------------------
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement:

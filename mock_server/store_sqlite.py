@@ -10,13 +10,13 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 import orjson
 
 from mock_server.secrets import digest, mask, same_key
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import KeyInfo, Settlement, StateError, decide, window_count
+from mock_server.state import KEY_FIELDS, KeyInfo, Settlement, StateError, decide, window_count
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -95,14 +95,16 @@ class SqliteStore:
         rows = self.db.execute("SELECT masked, credits, active FROM keys ORDER BY masked").fetchall()
         return [{"key": m, "credits": c, "active": bool(a)} for m, c, a in rows]
 
-    def put_key(self, key: ApiKey) -> dict[str, Any]:
+    def put_key(self, key: ApiKey, fields: Collection[str] = KEY_FIELDS) -> dict[str, Any]:
+        updates = "".join(f", {name} = excluded.{name}" for name in KEY_FIELDS if name in fields)
         with self._tx():
             self.db.execute(
                 "INSERT INTO keys (digest, masked, credits, active) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE "
-                "SET masked = excluded.masked, credits = excluded.credits, active = excluded.active",  # the window stays
+                "SET masked = excluded.masked" + updates,  # the window stays
                 (digest(key.key), mask(key.key), key.credits, int(key.active)),
             )
-        return {"key": mask(key.key), "credits": key.credits, "active": key.active}
+            credits, active = self.db.execute("SELECT credits, active FROM keys WHERE digest = ?", (digest(key.key),)).fetchone()
+        return {"key": mask(key.key), "credits": credits, "active": bool(active)}
 
     # --- the per-request transaction -----------------------------------------------------------
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement:

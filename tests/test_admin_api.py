@@ -119,7 +119,7 @@ def test_set_credits_create_and_deactivate_keys(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"key": KEY}, {"credits": 5}, {"key": KEY, "credits": -1}, {"key": KEY, "credits": "10"},
+    [{"credits": 5}, {"key": KEY, "credits": -1}, {"key": KEY, "credits": "10"},
      {"key": "has space", "credits": 1}, {"key": KEY, "credits": 1, "extra": 1}, [KEY, 1]],
 )  # fmt: skip
 def test_bad_key_updates_are_refused(client: TestClient, body: Any) -> None:

@@ -1,0 +1,160 @@
+"""What a newcomer trips over (issue 17): README claims checked one by one against the code.
+
+The order of checks, `X-Mock-Reason` on every error, reserved handles answered like `Prefer`,
+the admin API's partial key update and its refusal message, `videos-N` past the documented
+maximum.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import DEMO_KEY, ENDPOINT, auth
+from mock_server.contract import load_contract
+from mock_server.secrets import mask
+from mock_server.settings import ApiKey
+
+CONTRACT = load_contract()
+OP = CONTRACT.operation("POST", ENDPOINT)
+DOCUMENTED_CODES = ", ".join(str(s) for s in OP.statuses)
+
+
+def post(client: TestClient, body: Any, key: str | None = DEMO_KEY, **headers: str) -> Any:
+    sent = {**(auth(key) if key else {"Content-Type": "application/json"}), **headers}
+    content = body if isinstance(body, (bytes, str)) else orjson.dumps(body)
+    return client.post(ENDPOINT, content=content, headers=sent)
+
+
+def error_of(status: int, name: str) -> dict[str, str]:
+    return OP.examples(status)[name]
+
+
+# --- validation comes before Prefer and faults ---------------------------------------------------
+@pytest.mark.parametrize("prefer", ["code=404", "code=200", "code=502, example=upstream_error"])
+def test_prefer_does_not_skip_request_validation(client: TestClient, prefer: str) -> None:
+    response = post(client, {"handle": ""}, Prefer=prefer)
+    assert response.status_code == 400
+    assert response.json() == error_of(400, "handle_required")
+    assert "x-mock-violations" not in response.headers
+
+
+def test_prefer_does_not_skip_the_json_check(client: TestClient) -> None:
+    response = post(client, b"not json", Prefer="code=200")
+    assert response.status_code == 400
+    assert response.json() == error_of(400, "invalid_json")
+
+
+def test_a_prefer_for_a_handle_that_cannot_exist_gets_the_documented_404(client: TestClient) -> None:
+    response = post(client, {"handle": "@"}, Prefer="code=502")
+    assert response.status_code == 404
+    assert response.json() == {"error": "TikTok profile not found for handle: @"}
+
+
+def test_a_fault_does_not_answer_a_broken_request_and_stays_queued(client: TestClient) -> None:
+    assert client.post("/__admin/faults", json={"status": 502, "count": 1}).status_code == 200
+    try:
+        broken = post(client, b"{not json")
+        assert broken.status_code == 400
+        assert broken.json() == error_of(400, "invalid_json")
+        bad_cursor = post(client, {"handle": "stoolpresidente", "maxCursor": "abc"})
+        assert bad_cursor.status_code == 400
+        assert bad_cursor.json() == error_of(400, "service_issue")
+        # The fault was not spent on the broken requests: the next valid one gets it.
+        valid = post(client, {"handle": "stoolpresidente"})
+        assert valid.status_code == 502
+        assert valid.json() == error_of(502, "invalid_data_format")
+        assert post(client, {"handle": "stoolpresidente"}).status_code == 200
+    finally:
+        client.delete("/__admin/faults")
+
+
+def test_a_broken_request_is_still_delayed_by_a_latency_fault(client: TestClient) -> None:
+    import time
+
+    client.post("/__admin/faults", json={"latency_ms": 300})
+    try:
+        started = time.monotonic()
+        assert post(client, {"handle": ""}).status_code == 400
+        assert time.monotonic() - started >= 0.3
+    finally:
+        client.delete("/__admin/faults")
+
+
+# --- X-Mock-Reason on the router's own errors ------------------------------------------------------
+def test_an_unknown_path_carries_x_mock_reason(client: TestClient) -> None:
+    response = client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert response.headers["x-mock-reason"] == "no operation of the contract at /api/v1/nope"
+
+
+def test_a_wrong_method_carries_x_mock_reason(client: TestClient) -> None:
+    response = client.get(ENDPOINT)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.headers["x-mock-reason"] == f"GET is not an operation at {ENDPOINT}; allowed: POST"
+
+
+def test_an_unknown_non_ascii_path_still_gets_its_404(client: TestClient) -> None:
+    response = client.get("/caf%C3%A9")
+    assert response.status_code == 404
+    assert response.headers["x-mock-reason"] == "no operation of the contract at /caf\\xe9"
+
+
+# --- reserved handles answer like Prefer -----------------------------------------------------------
+def test_an_undocumented_reserved_code_lists_the_documented_codes(client: TestClient) -> None:
+    by_handle = post(client, {"handle": "error-418"})
+    assert by_handle.status_code == 400
+    assert by_handle.json() == {
+        "error": f"reserved handle 'error-418': code 418 is not documented for this operation; documented codes: {DOCUMENTED_CODES}"
+    }
+    by_header = post(client, {"handle": "stoolpresidente"}, Prefer="code=418")
+    assert by_header.json() == {"error": f"Prefer: code=418 is not documented for this operation; documented codes: {DOCUMENTED_CODES}"}
+
+
+def test_an_unknown_reserved_example_lists_the_names(client: TestClient) -> None:
+    names = ", ".join(OP.examples(500))
+    by_handle = post(client, {"handle": "error-500-nope"})
+    assert by_handle.status_code == 400
+    assert by_handle.json() == {"error": f"reserved handle 'error-500-nope': example nope is not an example of 500; it has: {names}"}
+    by_header = post(client, {"handle": "x"}, Prefer="code=500, example=nope")
+    assert by_header.json() == {"error": f"Prefer: example=nope is not an example of 500; it has: {names}"}
+
+
+# --- admin API ------------------------------------------------------------------------------------
+def test_put_key_is_a_partial_update(make_client: Callable[..., TestClient]) -> None:
+    key = "sk_partial_update_01"
+    client = make_client(api_keys=(ApiKey(key, 500),))
+    deactivated = client.put("/__admin/keys", json={"key": key, "active": False})
+    assert deactivated.status_code == 200
+    assert deactivated.json() == {"key": mask(key), "credits": 500, "active": False}
+    assert post(client, {"handle": "x"}, key).status_code == 401
+    topped_up = client.put("/__admin/keys", json={"key": key, "credits": 20})
+    assert topped_up.json() == {"key": mask(key), "credits": 20, "active": False}
+    created = client.put("/__admin/keys", json={"key": "sk_partial_new_0002"})
+    assert created.json() == {"key": mask("sk_partial_new_0002"), "credits": 1_000_000, "active": True}
+
+
+def test_put_key_is_a_partial_update_with_a_state_file(make_client: Callable[..., TestClient], tmp_path: Any) -> None:
+    key = "sk_partial_update_01"
+    client = make_client(api_keys=(ApiKey(key, 500),), state=tmp_path / "state.sqlite3")
+    assert client.put("/__admin/keys", json={"key": key, "active": False}).json() == {"key": mask(key), "credits": 500, "active": False}
+    assert client.put("/__admin/keys", json={"key": key, "credits": 7}).json() == {"key": mask(key), "credits": 7, "active": False}
+
+
+def test_the_admin_contract_does_not_require_credits() -> None:
+    from mock_server.admin import load_admin_contract
+
+    schema = load_admin_contract().document["components"]["schemas"]["KeyInput"]
+    assert schema["required"] == ["key"]
+
+
+def test_with_an_admin_token_a_loopback_caller_is_told_a_token_is_required(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(admin_token="s3cret-token-value")
+    response = client.get("/__admin/keys")
+    assert response.status_code == 403
+    assert response.json() == {"error": "an admin token is required: send X-Admin-Token with the value of --admin-token (missing or wrong)"}
+    assert client.get("/__admin/keys", headers={"X-Admin-Token": "s3cret-token-value"}).status_code == 200
