@@ -158,3 +158,18 @@ def test_with_an_admin_token_a_loopback_caller_is_told_a_token_is_required(make_
     assert response.status_code == 403
     assert response.json() == {"error": "an admin token is required: send X-Admin-Token with the value of --admin-token (missing or wrong)"}
     assert client.get("/__admin/keys", headers={"X-Admin-Token": "s3cret-token-value"}).status_code == 200
+
+
+# --- videos-N past the documented maximum -----------------------------------------------------------
+def test_videos_n_up_to_ten_million_is_served(client: TestClient) -> None:
+    response = post(client, {"handle": "videos-10000000", "trim": True})
+    assert response.status_code == 200
+    assert response.json()["has_more"] == 1
+
+
+@pytest.mark.parametrize("handle", ["videos-10000001", "videos-99999999"])
+def test_videos_n_above_ten_million_gets_the_documented_404(client: TestClient, handle: str) -> None:
+    response = post(client, {"handle": handle})
+    assert response.status_code == 404
+    assert response.json() == {"error": f"TikTok profile not found for handle: {handle}"}
+    assert response.headers["x-mock-reason"] == "videos-N has at most 10,000,000 videos"
