@@ -45,7 +45,7 @@ def plan_line(kit: kit_module.Kit) -> str:
     if not kit.options.remote:
         return "dumpling-contract: target = the in-process mock (no credits spent)"
     cap = kit.budget.cap or 0
-    rate = f", at most {kit.options.rate_limit}" if kit.options.rate_limit else ""
+    rate = f", at most {options.rate_text(kit.options.rate_limit)}" if kit.options.rate_limit else ""
     return f"dumpling-contract: target = {kit.options.base_url}; this run may spend up to {cap} x {cost} = {cap * cost} credits ({cap} requests{rate})"
 
 

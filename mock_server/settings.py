@@ -21,7 +21,13 @@ DEMO_KEYS = (
     ("sk_mock_low_credits", 0, True),
     ("sk_mock_inactive", 1_000_000, False),
 )
-PERIODS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400, "d": 86400}
+PERIODS = {  # one table for `serve`, the config file, the environment and `dumpling-contract`
+    **dict.fromkeys(("second", "seconds", "sec", "s"), 1),
+    **dict.fromkeys(("minute", "minutes", "min", "m"), 60),
+    **dict.fromkeys(("hour", "hours", "hr", "h"), 3600),
+    **dict.fromkeys(("day", "days", "d"), 86400),
+}
+RATE_LIMIT_SYNTAX = "N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1"
 
 
 class SettingsError(ValueError):
@@ -114,11 +120,15 @@ def _api_keys(value: Any) -> tuple[ApiKey, ...]:
     return keys
 
 
-def _rate_limit(value: Any) -> RateLimit:
+def parse_rate_limit(value: Any) -> RateLimit:
+    """`2/s`, `2/second`, `600/min`, `2/10s`: the one rate-limit syntax of every command."""
     match = re.fullmatch(r"\s*(\d{1,12})\s*/\s*(\d{0,6})\s*([a-z]+)\s*", str(value).lower())
-    if not match or match.group(3) not in PERIODS or int(match.group(1)) < 1:
-        raise ValueError("must look like 600/minute (N/second|minute|hour|day, N >= 1)")
+    if not match or match.group(3) not in PERIODS or int(match.group(1)) < 1 or int(match.group(2) or 1) == 0:
+        raise ValueError(f"must look like 600/minute or 2/s ({RATE_LIMIT_SYNTAX})")
     return RateLimit(int(match.group(1)), int(match.group(2) or 1) * PERIODS[match.group(3)])
+
+
+_rate_limit = parse_rate_limit
 
 
 def _seconds(low: float, high: float) -> Callable[[Any], float]:

@@ -173,3 +173,55 @@ def test_videos_n_above_ten_million_gets_the_documented_404(client: TestClient, 
     assert response.status_code == 404
     assert response.json() == {"error": f"TikTok profile not found for handle: {handle}"}
     assert response.headers["x-mock-reason"] == "videos-N has at most 10,000,000 videos"
+
+
+# --- one rate-limit syntax ---------------------------------------------------------------------------
+SAME_RATES = [("2/s", "2/second"), ("100/m", "100/minute"), ("100/min", "100/minute"), ("5/h", "5/hour"), ("5/d", "5/day"), ("2/10s", "2/10second")]
+
+
+@pytest.mark.parametrize("short, long", SAME_RATES)
+def test_serve_env_and_config_accept_both_rate_limit_spellings(short: str, long: str, tmp_path: Any) -> None:
+    from mock_server.settings import resolve
+
+    config = tmp_path / "mock.yaml"
+    config.write_text(f"rate_limit: {short}\n")
+    by_flag = resolve({"rate_limit": short}, {}).rate_limit
+    assert by_flag == resolve({"rate_limit": long}, {}).rate_limit
+    assert resolve({}, {"DUMPLING_MOCK_RATE_LIMIT": short}).rate_limit == by_flag
+    assert resolve({"config": str(config)}, {}).rate_limit == by_flag
+
+
+@pytest.mark.parametrize("short, long", SAME_RATES)
+def test_the_contract_kit_accepts_both_rate_limit_spellings(short: str, long: str) -> None:
+    from contract_tests.options import _rate_limit, rate_text
+    from mock_server.settings import parse_rate_limit
+
+    assert _rate_limit(short) == _rate_limit(long) == parse_rate_limit(long)
+    assert rate_text(parse_rate_limit(long)) == short.replace("/min", "/m")
+
+
+@pytest.mark.parametrize("bad", ["fast", "0/s", "2/0s", "10/fortnight", "10"])
+def test_a_bad_rate_limit_gets_the_same_message_everywhere(bad: str) -> None:
+    from contract_tests.options import _rate_limit
+    from mock_server.settings import SettingsError, resolve
+
+    with pytest.raises(SettingsError) as serve_error:
+        resolve({"rate_limit": bad}, {})
+    with pytest.raises(pytest.UsageError) as kit_error:
+        _rate_limit(bad)
+    message = "must look like 600/minute or 2/s (N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1)"
+    assert str(serve_error.value) == f"--rate-limit: {message} (got {bad!r})"
+    assert str(kit_error.value) == f"--rate-limit: {message} (got {bad!r})"
+
+
+def test_the_kit_budget_honours_a_rate_given_as_2_per_second() -> None:
+    import time
+
+    from contract_tests.budget import Budget
+    from mock_server.settings import parse_rate_limit
+
+    budget = Budget(None, parse_rate_limit("2/second"))
+    started = time.monotonic()
+    for _ in range(3):
+        budget.take()
+    assert time.monotonic() - started >= 0.45  # the third request waited for the window
