@@ -44,9 +44,13 @@ class Operation:
         return tuple(sorted(int(code) for code in self.responses if code.isdigit()))
 
     def examples(self, status: int) -> dict[str, Any]:
-        """Named example bodies of a documented status, in document order."""
+        """Named example bodies of a documented status, in document order. OpenAPI's singular
+        `example:` counts too, under the name `example` (after the named ones)."""
         media = _json_media(self.responses.get(str(status), {}))
-        return {name: ex.get("value") for name, ex in (media.get("examples") or {}).items()}
+        named = {name: ex.get("value") for name, ex in (media.get("examples") or {}).items() if isinstance(ex, dict)}
+        if "example" in media and "example" not in named:
+            named["example"] = media["example"]
+        return named
 
     def response_schema(self, status: int) -> dict[str, Any] | None:
         return self._per_status[status][0] if status in self._per_status else self._response_schema(status)
@@ -127,8 +131,12 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_contract(vendor: Path | None = None, overlay: Path | None | bool = None) -> Contract:
-    """Vendor YAML (default: the bundled one) + overlay (default: the bundled one; False: none)."""
+    """Vendor YAML (default: the bundled one) + overlay (False: none). By default the bundled
+    prose overlay applies to the bundled YAML only: its targets are that file's, so another
+    vendor's YAML is served as it is unless an overlay is given."""
     vendor_path = vendor or bundled_path("vendor.yaml")
+    if overlay is None and vendor is not None and vendor.resolve() != bundled_path("vendor.yaml").resolve():
+        overlay = False
     document = read_yaml(vendor_path)
     if overlay is not False:
         overlay_path = overlay if isinstance(overlay, Path) else bundled_path("prose.overlay.yaml")

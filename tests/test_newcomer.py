@@ -225,3 +225,82 @@ def test_the_kit_budget_honours_a_rate_given_as_2_per_second() -> None:
     for _ in range(3):
         budget.take()
     assert time.monotonic() - started >= 0.45  # the third request waited for the window
+
+
+# --- another vendor's YAML ---------------------------------------------------------------------------
+OTHER_YAML = """
+openapi: 3.0.3
+info: {title: Another vendor, version: 1.0.0}
+paths:
+  /v1/ping:
+    get:
+      operationId: ping
+      responses:
+        '200':
+          description: Pong, with a singular example and no schema.
+          content:
+            application/json:
+              example: {pong: true, version: "2.1"}
+  /v1/things:
+    post:
+      operationId: createThing
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, required: [name], properties: {name: {type: string, minLength: 1}}}
+      responses:
+        '201':
+          description: Created, with named examples.
+          content:
+            application/json:
+              schema: {type: object, properties: {id: {type: integer}}}
+              examples:
+                small: {value: {id: 1}}
+                big: {value: {id: 99}}
+        '404':
+          description: Not found, with a singular example.
+          content:
+            application/json:
+              schema: {type: object, properties: {message: {type: string}}}
+              example: {message: "no such thing"}
+"""
+
+
+@pytest.fixture
+def other_vendor(make_client: Callable[..., TestClient], tmp_path: Any) -> TestClient:
+    path = tmp_path / "other.yaml"
+    path.write_text(OTHER_YAML, encoding="utf-8")
+    return make_client(contract=path)  # no --overlay: the bundled one is not applied
+
+
+def test_another_vendor_yaml_starts_without_an_overlay(other_vendor: TestClient) -> None:
+    document = other_vendor.get("/openapi.json").json()
+    assert document["info"]["title"] == "Another vendor"
+    assert list(document["paths"]) == ["/v1/ping", "/v1/things"]
+
+
+def test_a_singular_example_is_served(other_vendor: TestClient) -> None:
+    response = other_vendor.get("/v1/ping")
+    assert response.status_code == 200
+    assert response.json() == {"pong": True, "version": "2.1"}
+
+
+def test_named_and_singular_examples_are_both_honoured(other_vendor: TestClient) -> None:
+    created = other_vendor.post("/v1/things", json={"name": "a"})
+    assert (created.status_code, created.json()) == (201, {"id": 1})
+    big = other_vendor.post("/v1/things", json={"name": "a"}, headers={"Prefer": "code=201, example=big"})
+    assert (big.status_code, big.json()) == (201, {"id": 99})
+    missing = other_vendor.post("/v1/things", json={"name": "a"}, headers={"Prefer": "code=404"})
+    assert (missing.status_code, missing.json()) == (404, {"message": "no such thing"})
+    named = other_vendor.post("/v1/things", json={"name": "a"}, headers={"Prefer": "example=example"})
+    assert (named.status_code, named.json()) == (404, {"message": "no such thing"})
+
+
+def test_the_cli_prints_another_yaml_without_the_bundled_overlay(tmp_path: Any, capsys: Any) -> None:
+    from mock_server.cli import main
+
+    path = tmp_path / "other.yaml"
+    path.write_text(OTHER_YAML, encoding="utf-8")
+    assert main(["contract", "--format", "json", "--contract", str(path)]) == 0
+    assert orjson.loads(capsys.readouterr().out)["info"]["title"] == "Another vendor"
