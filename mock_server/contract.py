@@ -52,6 +52,13 @@ class Operation:
             named["example"] = media["example"]
         return named
 
+    def placeholders(self, status: int, name: str) -> dict[str, str]:
+        """What a named example's `[placeholder]`s are filled with (its `x-placeholders`)."""
+        media = _json_media(self.responses.get(str(status), {}))
+        example = (media.get("examples") or {}).get(name)
+        values = example.get("x-placeholders") if isinstance(example, dict) else None
+        return {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
+
     def response_schema(self, status: int) -> dict[str, Any] | None:
         return self._per_status[status][0] if status in self._per_status else self._response_schema(status)
 

@@ -304,3 +304,89 @@ def test_the_cli_prints_another_yaml_without_the_bundled_overlay(tmp_path: Any, 
     path.write_text(OTHER_YAML, encoding="utf-8")
     assert main(["contract", "--format", "json", "--contract", str(path)]) == 0
     assert orjson.loads(capsys.readouterr().out)["info"]["title"] == "Another vendor"
+
+
+# --- verify-client ------------------------------------------------------------------------------------
+def verify(tmp_path: Any, *args: str) -> tuple[int, dict[str, Any]]:
+    import json
+
+    from mock_server.cli import main
+
+    report = tmp_path / "report.json"
+    code = main(["verify-client", "--report-json", str(report), *args])
+    return code, json.loads(report.read_text()) if report.exists() else {}
+
+
+def faulty(name: str) -> list[str]:
+    import sys
+    from pathlib import Path
+
+    return [sys.executable, str(Path(__file__).resolve().parent / "clients" / "faulty.py"), name]
+
+
+def test_every_error_says_what_happened_when_the_client_stops_early(tmp_path: Any) -> None:
+    queued = sum(len(OP.examples(s)) for s in OP.statuses if s >= 400)
+    code, report = verify(tmp_path, "--inject", "every-error", "--", *faulty("stops-early"))
+    assert [(r["status"], r["example"]) for r in report["requests"]] == [(400, "handle_required")]
+    assert report["notes"][0] == (
+        f"--inject every-error: 1 of the {queued} documented errors injected (400 handle_required); "
+        f"the client made no further valid authenticated request, so the other {queued - 1} were not"
+    )
+
+
+def test_every_error_says_all_were_injected_when_they_were(tmp_path: Any) -> None:
+    queued = sum(len(OP.examples(s)) for s in OP.statuses if s >= 400)
+    code, report = verify(tmp_path, "--inject", "every-error", "--", *faulty("retry"))
+    assert code == 0
+    assert report["notes"][0] == f"--inject every-error: {queued} requests got each of the {queued} documented errors in turn"
+
+
+def test_the_injected_500_carries_a_vendor_style_message(client: TestClient) -> None:
+    client.post("/__admin/faults", json={"status": 500, "example": "unexpected_error", "count": 1})
+    try:
+        response = post(client, {"handle": "stoolpresidente"})
+    finally:
+        client.delete("/__admin/faults")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "An unexpected server error occurred while fetching the TikTok profile videos: Request failed with status code 500"
+    }
+    by_prefer = post(client, {"handle": "x"}, Prefer="code=500")
+    assert by_prefer.json() == response.json()
+
+
+def test_verify_client_listens_on_the_port_given(tmp_path: Any) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = tmp_path / "client.py"
+    script.write_text(
+        "import os, sys\n"
+        f"sys.exit(0 if os.environ['DUMPLING_BASE_URL'] == 'http://127.0.0.1:{port}' else 5)\n"
+    )
+    import sys
+
+    code, report = verify(tmp_path, "--port", str(port), "--", sys.executable, str(script))
+    assert report["base_url"] == f"http://127.0.0.1:{port}"
+    assert report["exit_code"] == 0  # the client saw the fixed URL (it made no request, so the run fails)
+    assert code == 1
+
+
+def test_verify_client_says_when_its_port_is_taken(tmp_path: Any, capsys: Any) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        code, _ = verify(tmp_path, "--port", str(port), "--", "true")
+    assert code == 2
+    assert capsys.readouterr().err.startswith(f"dumpling-mock: error: --port: cannot listen on 127.0.0.1:{port} (")
+
+
+def test_verify_client_refuses_a_bad_port(tmp_path: Any, capsys: Any) -> None:
+    code, _ = verify(tmp_path, "--port", "http", "--", "true")
+    assert code == 2
+    assert capsys.readouterr().err == "dumpling-mock: error: --port: must be a whole number from 0 to 65535 (got 'http')\n"
