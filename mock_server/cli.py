@@ -44,10 +44,11 @@ SERVE_FLAGS = (
     ("--page-size", "videos per page (default 10)"),
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
+    ("--validation", "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)"),
 )
 
 
-PROXY_FLAGS = {"--host", "--port", "--config", "--log-level", "--admin-token", "--journal-limit", "--max-body-bytes", "--client-timeout", "--contract", "--overlay"}
+PROXY_FLAGS = {"--host", "--port", "--config", "--log-level", "--admin-token", "--journal-limit", "--max-body-bytes", "--client-timeout", "--contract", "--overlay", "--validation"}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -277,8 +277,8 @@ def _check_handle(checked: Checked) -> None:
         handle = handle[1:]
     checked.handle = handle or checked.body["handle"]
     if not handle:
-        # Schema-valid (non-empty), but names nobody once the '@' is stripped: no such profile.
-        checked.reject(Problem(404, "profile_not_found", "handle is only '@'"))
+        # Schema-valid (non-empty, or any string with --validation vendor), but names nobody: no such profile.
+        checked.reject(Problem(404, "profile_not_found", "handle is only '@'" if checked.body["handle"] else "handle is empty"))
     elif not (HANDLE.fullmatch(handle) or RESERVED_HANDLE.fullmatch(handle)):
         # Schema-valid, but no TikTok username looks like this: the vendor's upstream finds no profile.
         checked.reject(Problem(404, "profile_not_found", "a TikTok handle is 1-24 letters, digits, '.' or '_'"))

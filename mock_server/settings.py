@@ -27,6 +27,7 @@ PERIODS = {  # one table for `serve`, the config file, the environment and `dump
     **dict.fromkeys(("hour", "hours", "hr", "h"), 3600),
     **dict.fromkeys(("day", "days", "d"), 86400),
 }
+VALIDATIONS = ("documented", "vendor")  # README: "What is checked, and where each rule comes from"
 RATE_LIMIT_SYNTAX = "N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1"
 
 
@@ -70,6 +71,7 @@ class Settings:
     contract: Path | None = None
     overlay: Path | None = None
     upstream: str | None = None  # proxy mode: forward to this base URL instead of mocking
+    validation: str = "documented"  # "vendor": accept every request the vendor's YAML accepts
 
     @property
     def keys(self) -> tuple[ApiKey, ...]:
@@ -148,6 +150,13 @@ def _log_level(value: Any) -> str:
     return level
 
 
+def _validation(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in VALIDATIONS:
+        raise ValueError(f"must be one of {', '.join(VALIDATIONS)}")
+    return text
+
+
 def _host(value: Any) -> str:
     host = str(value).strip()
     if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]{1,253}", host):
@@ -216,6 +225,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "contract": _existing_file,
     "overlay": _existing_file,
     "upstream": _url,
+    "validation": _validation,
 }
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}
 FLAG_NAMES["api_keys"] = "--api-key"

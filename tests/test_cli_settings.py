@@ -87,6 +87,7 @@ def samples(tmp_path: Path) -> dict[str, tuple[str, Any]]:
         "contract": (vendor, vendor),
         "overlay": (overlay, overlay),
         "upstream": ("http://127.0.0.1:9", "http://127.0.0.1:9"),
+        "validation": ("vendor", "vendor"),
     }
 
 

@@ -390,3 +390,101 @@ def test_verify_client_refuses_a_bad_port(tmp_path: Any, capsys: Any) -> None:
     code, _ = verify(tmp_path, "--port", "http", "--", "true")
     assert code == 2
     assert capsys.readouterr().err == "dumpling-mock: error: --port: must be a whole number from 0 to 65535 (got 'http')\n"
+
+
+# --- --validation documented|vendor -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "body, documented, vendor",
+    [
+        ({"handle": ""}, (400, "handle_required"), (404, "profile_not_found")),
+        ({"handle": "videos-3", "maxCursor": ""}, (400, "service_issue"), (200, None)),
+        ({"handle": "videos-3", "maxCursor": "abc"}, (400, "service_issue"), (200, None)),
+        ({"handle": "videos-3", "maxCursor": 5}, (400, "service_issue"), (400, "service_issue")),  # the YAML says string
+        ({"handle": "videos-3", "trim": "yes"}, (400, "service_issue"), (400, "service_issue")),
+        ({"handle": "not a handle"}, (404, "profile_not_found"), (404, "profile_not_found")),
+    ],
+)
+def test_vendor_validation_accepts_what_the_vendor_yaml_accepts(
+    make_client: Callable[..., TestClient], body: dict[str, Any], documented: tuple[int, str | None], vendor: tuple[int, str | None]
+) -> None:
+    from mock_server.validator import ContractValidator
+
+    for mode, (status, name) in (("documented", documented), ("vendor", vendor)):
+        client = make_client(validation=mode)
+        response = post(client, body)
+        assert response.status_code == status, (mode, response.text)
+        if name:
+            expected = OP.examples(status)[name]
+            assert response.json() == ({"error": expected["error"].replace("[handle]", body["handle"])} if status == 404 else expected)
+        assert "x-mock-violations" not in response.headers, (mode, response.headers["x-mock-violations"])
+        assert not ContractValidator(CONTRACT).response(OP, response.status_code, dict(response.headers), response.content)
+
+
+def test_vendor_validation_serves_the_first_page_for_a_foreign_cursor_with_a_warning(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(validation="vendor")
+    first = post(client, {"handle": "videos-25"})
+    foreign = post(client, {"handle": "videos-25", "maxCursor": "abc"})
+    assert foreign.content == first.content
+    entry = client.get("/__admin/requests").json()["requests"][-1]
+    assert entry["warnings"] == ["maxCursor 'abc' is not a cursor the mock gave (maxCursor must be 1..19 decimal digits); served the first page"]
+
+
+def test_vendor_validation_serves_the_vendors_request_schema(make_client: Callable[..., TestClient]) -> None:
+    import yaml
+
+    from mock_server.contract import bundled_path
+
+    vendor = yaml.safe_load(bundled_path("vendor.yaml").read_text(encoding="utf-8"))
+    served = make_client(validation="vendor").get("/openapi.json").json()
+    name = "TikTokProfileVideosRequest"
+    assert served["components"]["schemas"][name] == vendor["components"]["schemas"][name]
+    assert served["paths"][ENDPOINT]["post"]["requestBody"] == vendor["paths"][ENDPOINT]["post"]["requestBody"]
+    # Responses keep what the prose documents (the 503, the examples).
+    assert "503" in served["paths"][ENDPOINT]["post"]["responses"]
+
+
+def test_validation_is_a_setting_with_flag_env_and_config_key(tmp_path: Any) -> None:
+    from mock_server.settings import SettingsError, resolve
+
+    config = tmp_path / "mock.yaml"
+    config.write_text("validation: vendor\n")
+    assert resolve({}, {}).validation == "documented"
+    assert resolve({"validation": "vendor"}, {}).validation == "vendor"
+    assert resolve({}, {"DUMPLING_MOCK_VALIDATION": "vendor"}).validation == "vendor"
+    assert resolve({"config": str(config)}, {}).validation == "vendor"
+    with pytest.raises(SettingsError, match=r"^--validation: must be one of documented, vendor \(got 'loose'\)$"):
+        resolve({"validation": "loose"}, {})
+
+
+def plain_schemathesis(base_url: str, tmp_path: Any) -> Any:
+    """`schemathesis run openapi/vendor.yaml` as a user would run it: the vendor's YAML, no config."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mock_server.contract import bundled_path
+
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")), "run", str(bundled_path("vendor.yaml")), "--url", base_url,
+        "-H", f"Authorization: Bearer {DEMO_KEY}", "--seed", "1", "-n", "30", "--generation-database", "none", "--no-color",
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+
+
+@pytest.mark.slow  # ~5 s each: a live mock and a schemathesis run
+@pytest.mark.parametrize("mode", ["documented", "vendor"])
+def test_plain_schemathesis_with_the_vendor_yaml(mode: str, tmp_path: Any) -> None:
+    from conftest import LiveMock
+
+    mock = LiveMock(["--rate-limit", "1000000/minute", "--validation", mode]).start()
+    try:
+        done = plain_schemathesis(mock.base_url, tmp_path)
+    finally:
+        mock.stop()
+    if mode == "vendor":
+        assert done.returncode == 0, done.stdout[-4000:]
+        assert "Schema-valid request rejected" not in done.stdout
+        assert "passed" in done.stdout[done.stdout.rfind("Test cases:") :]
+    else:  # the default keeps the prose's rules and the mock's assumptions, which the YAML does not have
+        assert done.returncode == 1
+        assert "Schema-valid request rejected" in done.stdout
