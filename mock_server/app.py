@@ -26,6 +26,7 @@ from mock_server.admin import admin_routes
 from mock_server.context import Context
 from mock_server.data import tiktok
 from mock_server.contract import load_contract
+from mock_server.cors import CorsOutsideAdmin, exposed_headers
 from mock_server.front import front_routes
 from mock_server.response_checks import header_value
 from mock_server.routes import Respond, mock_respond, operation_routes
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None, responder: Respond = mock_respo
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
     )
+    if ctx.settings.cors:
+        app.add_middleware(CorsOutsideAdmin, origins=ctx.settings.cors, expose=exposed_headers(ctx.contract))
     app.state.ctx = ctx
     return app
 

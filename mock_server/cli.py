@@ -44,6 +44,7 @@ SERVE_FLAGS = (
     ("--page-size", "videos per page (default 10)"),
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
+    ("--cors", "origins a browser page may call the mock from, comma-separated, or * (default: CORS off)"),
     ("--validation", "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)"),
 )
 

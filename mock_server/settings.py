@@ -72,6 +72,7 @@ class Settings:
     overlay: Path | None = None
     upstream: str | None = None  # proxy mode: forward to this base URL instead of mocking
     validation: str = "documented"  # "vendor": accept every request the vendor's YAML accepts
+    cors: tuple[str, ...] = ()  # origins a browser page may call the mock from ("*": any); none: CORS off
 
     @property
     def keys(self) -> tuple[ApiKey, ...]:
@@ -157,6 +158,14 @@ def _validation(value: Any) -> str:
     return text
 
 
+def _origins(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    origins = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+    if not origins or any(o != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.\-]{1,253}(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?", o) for o in origins):
+        raise ValueError("must be * or comma-separated origins like http://localhost:3000")
+    return origins
+
+
 def _host(value: Any) -> str:
     host = str(value).strip()
     if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]{1,253}", host):
@@ -226,6 +235,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "overlay": _existing_file,
     "upstream": _url,
     "validation": _validation,
+    "cors": _origins,
 }
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}
 FLAG_NAMES["api_keys"] = "--api-key"

@@ -88,6 +88,7 @@ def samples(tmp_path: Path) -> dict[str, tuple[str, Any]]:
         "overlay": (overlay, overlay),
         "upstream": ("http://127.0.0.1:9", "http://127.0.0.1:9"),
         "validation": ("vendor", "vendor"),
+        "cors": ("http://localhost:3000", ["http://localhost:3000"]),
     }
 
 

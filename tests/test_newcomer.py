@@ -488,3 +488,57 @@ def test_plain_schemathesis_with_the_vendor_yaml(mode: str, tmp_path: Any) -> No
     else:  # the default keeps the prose's rules and the mock's assumptions, which the YAML does not have
         assert done.returncode == 1
         assert "Schema-valid request rejected" in done.stdout
+
+
+# --- --cors --------------------------------------------------------------------------------------------
+ORIGIN = "http://localhost:3000"
+PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+
+
+def test_cors_is_off_by_default(client: TestClient) -> None:
+    preflight = client.options(ENDPOINT, headers=PREFLIGHT)
+    assert preflight.status_code == 405
+    response = post(client, {"handle": "x"}, Origin=ORIGIN)
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_answers_preflights_and_exposes_the_documented_headers(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cors=(ORIGIN,))
+    preflight = client.options(ENDPOINT, headers=PREFLIGHT)
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ORIGIN
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert preflight.headers["access-control-allow-headers"] == "authorization,content-type"
+    response = post(client, {"handle": "stoolpresidente"}, Origin=ORIGIN)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert response.headers["access-control-expose-headers"] == "X-RateLimit-Limit, X-RateLimit-Remaining, X-Mock-Reason, X-Mock-Violations"
+
+
+def test_cors_refuses_other_origins_and_leaves_the_admin_api_out(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cors=(ORIGIN,))
+    other = client.options(ENDPOINT, headers={**PREFLIGHT, "Origin": "http://evil.example"})
+    assert other.status_code == 400
+    assert "access-control-allow-origin" not in other.headers
+    admin = client.options("/__admin/keys", headers={**PREFLIGHT, "Access-Control-Request-Method": "PUT"})
+    assert admin.status_code == 405 and "access-control-allow-origin" not in admin.headers
+    assert "access-control-allow-origin" not in client.get("/__admin/keys", headers={"Origin": ORIGIN}).headers
+
+
+def test_cors_any_origin(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cors=("*",))
+    assert client.options(ENDPOINT, headers={**PREFLIGHT, "Origin": "http://127.0.0.1:5173"}).headers["access-control-allow-origin"] == "*"
+
+
+def test_cors_setting_from_flag_env_and_config(tmp_path: Any) -> None:
+    from mock_server.settings import SettingsError, resolve
+
+    config = tmp_path / "mock.yaml"
+    config.write_text("cors: [http://localhost:3000, 'https://app.example.com']\n")
+    expected = ("http://localhost:3000", "https://app.example.com")
+    assert resolve({}, {}).cors == ()
+    assert resolve({"cors": "http://localhost:3000,https://app.example.com/"}, {}).cors == expected
+    assert resolve({}, {"DUMPLING_MOCK_CORS": "http://localhost:3000, https://app.example.com"}).cors == expected
+    assert resolve({"config": str(config)}, {}).cors == expected
+    with pytest.raises(SettingsError, match=r"^--cors: must be \* or comma-separated origins like http://localhost:3000 \(got 'localhost:3000'\)$"):
+        resolve({"cors": "localhost:3000"}, {})
