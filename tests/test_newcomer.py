@@ -542,3 +542,23 @@ def test_cors_setting_from_flag_env_and_config(tmp_path: Any) -> None:
     assert resolve({"config": str(config)}, {}).cors == expected
     with pytest.raises(SettingsError, match=r"^--cors: must be \* or comma-separated origins like http://localhost:3000 \(got 'localhost:3000'\)$"):
         resolve({"cors": "localhost:3000"}, {})
+
+
+# --- the first `make run` shows progress -----------------------------------------------------------------
+def test_the_first_make_run_says_it_is_installing_and_shows_pips_progress(tmp_path: Any) -> None:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "fresh-venv"
+    done = subprocess.run(["make", "-n", "run", f"VENV={venv}"], cwd=root, capture_output=True, text=True, timeout=30)
+    lines = done.stdout.splitlines()
+    assert lines[0] == f'echo "make: installing dumpling-mock and its dependencies into {venv} (the first time takes about 30 s)"'
+    assert lines[1] == f"python3 -m venv {venv}"
+    install = next(line for line in lines if "-e '.[test]'" in line)
+    assert "--quiet" not in install.split() and "-q" not in install.split()  # pip prints each package as it goes
+    assert lines.index(install) < lines.index(f'echo "make: installed into {venv}"')
+    assert lines[-1].endswith("dumpling-mock serve --host 127.0.0.1 --port 8080")
