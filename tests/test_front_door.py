@@ -112,3 +112,10 @@ def test_the_home_page_renders_in_chromium(live: LiveMock) -> None:
     dom = render(live.base_url + "/")
     assert "<h1>dumpling-mock 0.1.0</h1>" in dom
     assert f"curl -X POST {live.base_url}{ENDPOINT}" in dom
+
+
+def test_the_front_door_answers_get_only(client: TestClient) -> None:
+    response = client.post("/", content=b"{}")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    assert response.json() == {"error": "Method Not Allowed"}
