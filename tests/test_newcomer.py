@@ -520,6 +520,8 @@ def test_cors_refuses_other_origins_and_leaves_the_admin_api_out(make_client: Ca
     other = client.options(ENDPOINT, headers={**PREFLIGHT, "Origin": "http://evil.example"})
     assert other.status_code == 400
     assert "access-control-allow-origin" not in other.headers
+    assert other.json() == {"error": "Disallowed CORS origin"}
+    assert other.headers["x-mock-reason"] == "CORS preflight refused: origin not allowed by --cors"
     admin = client.options("/__admin/keys", headers={**PREFLIGHT, "Access-Control-Request-Method": "PUT"})
     assert admin.status_code == 405 and "access-control-allow-origin" not in admin.headers
     assert "access-control-allow-origin" not in client.get("/__admin/keys", headers={"Origin": ORIGIN}).headers
