@@ -328,7 +328,7 @@ def _compare_update(number: int, target: str, update: Any, now: Any, before: Any
     for key, value in update.items():
         if key not in now:
             continue  # the overlay still adds it, as it did
-        here = f"{target}.{key}"
+        here = f"{target}['{key}']"
         if key not in before:  # the vendor added this since OLD
             same, differ, only = _leaves(value, now[key], document)
             if differ:
@@ -338,8 +338,8 @@ def _compare_update(number: int, target: str, update: Any, now: Any, before: Any
                                                f"the vendor now documents `{key}` itself, differently: {shown}{more}"))
             elif only:
                 findings.append(OverlayFinding("overlay-overlaps-yaml", number, here,
-                                               f"the vendor now documents `{key}` ({len(same)} value(s) the same); "
-                                               f"the overlay still adds {', '.join(sorted(set(p.split('.')[0] for p in only))[:5])}"))
+                                               f"the vendor now documents `{key}` itself; the same: {_paths(same)}; "
+                                               f"still only in the overlay: {_paths(only)}"))
             else:
                 findings.append(OverlayFinding("overlay-redundant", number, here, f"the vendor now documents `{key}` exactly as the overlay does"))
         elif before[key] != now[key]:
@@ -353,22 +353,27 @@ def _compare_update(number: int, target: str, update: Any, now: Any, before: Any
 
 def _leaves(overlay_value: Any, vendor_value: Any, document: dict[str, Any], path: str = "") -> tuple[list[str], list[tuple[str, Any, Any]], list[str]]:
     """(paths the same, (path, vendor, overlay) that differ, paths only the overlay has), `$ref`s followed."""
-    overlay_value, vendor_value = _deref(document, overlay_value), _deref(document, vendor_value)
-    if isinstance(overlay_value, dict) and isinstance(vendor_value, dict):
-        same: list[str] = []
-        differ: list[tuple[str, Any, Any]] = []
-        only: list[str] = []
-        for key, value in overlay_value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if key not in vendor_value:
-                only.append(sub)
-                continue
-            s, d, o = _leaves(value, vendor_value[key], document, sub)
-            same, differ, only = same + s, differ + d, only + o
-        return same, differ, only
-    if overlay_value == vendor_value:
+    if overlay_value == vendor_value or _deref(document, overlay_value) == _deref(document, vendor_value):
         return [path], [], []
-    return [], [(path, vendor_value, overlay_value)], []
+    overlay_value, vendor_value = _deref(document, overlay_value), _deref(document, vendor_value)
+    if not (isinstance(overlay_value, dict) and isinstance(vendor_value, dict)):
+        return [], [(path, vendor_value, overlay_value)], []
+    same: list[str] = []
+    differ: list[tuple[str, Any, Any]] = []
+    only: list[str] = []
+    for key, value in overlay_value.items():
+        sub = f"{path}.{key}" if path else str(key)
+        if key not in vendor_value:
+            only.append(sub)
+            continue
+        s, d, o = _leaves(value, vendor_value[key], document, sub)
+        same, differ, only = same + s, differ + d, only + o
+    return same, differ, only
+
+
+def _paths(paths: list[str]) -> str:
+    shown = ", ".join(f"`{p}`" for p in paths[:5])
+    return shown + (f" (+{len(paths) - 5} more)" if len(paths) > 5 else "")
 
 
 def _deref(document: dict[str, Any], node: Any) -> Any:

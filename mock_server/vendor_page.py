@@ -179,6 +179,8 @@ class _MarkdownOfHtml(html.parser.HTMLParser):
             self.skip += 1
         elif self.pre is not None:
             self.lang = self.lang or _language(classes)
+            if tag == "span" and "line" in classes.split() and self.pre and not self.pre[-1].endswith("\n"):
+                self.pre.append("\n")  # highlighters that draw each line as a block, with no newline between
         elif tag == "pre":
             self.pre, self.lang = [], _language(classes)
         elif re.fullmatch(r"h[1-6]", tag):
