@@ -54,7 +54,12 @@ def _report_options(parser: argparse.ArgumentParser, overlay_help: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_update(args) if args.contract_command == "update" else run_diff(args)
+    try:
+        return run_update(args) if args.contract_command == "update" else run_diff(args)
+    except ContractError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # a document of an unexpected shape
+        raise ContractError(f"not an OpenAPI document this tool can compare ({type(exc).__name__}: {exc})") from None
 
 
 def run_diff(args: argparse.Namespace) -> int:

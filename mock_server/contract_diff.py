@@ -193,7 +193,10 @@ def fields(document: dict[str, Any], schema: Any, path: str = ROOT, required: bo
         if node["$ref"] in seen:
             return {path: Field("(recursive)", False, None, required)}
         seen.add(node["$ref"])
-        node = resolve(document, {"$ref": node["$ref"]})
+        try:
+            node = resolve(document, {"$ref": node["$ref"]})
+        except (KeyError, TypeError):
+            raise ContractError(f"$ref {node['$ref']!r} points at nothing in the document") from None
     node = _merge_all_of(document, node)
     types = node.get("type")
     type_list = sorted(types) if isinstance(types, list) else [types] if types else []
@@ -204,9 +207,10 @@ def fields(document: dict[str, Any], schema: Any, path: str = ROOT, required: bo
     kind = "|".join(type_list) + (f"({node['format']})" if node.get("format") else "")
     enum = tuple(node["enum"]) if isinstance(node.get("enum"), list) else None
     out = {path: Field(kind, nullable, enum, required)}
-    required_names = set(node.get("required") or [])
+    required_names = set(node["required"]) if isinstance(node.get("required"), list) else set()
     prefix = "" if path == ROOT else f"{path}."
-    for name, sub in (node.get("properties") or {}).items():
+    properties = node.get("properties")
+    for name, sub in (properties if isinstance(properties, dict) else {}).items():
         out.update(fields(document, sub, f"{prefix}{name}", name in required_names, frozenset(seen)))
     if isinstance(node.get("items"), dict):
         out.update(fields(document, node["items"], f"{'' if path == ROOT else path}[]", True, frozenset(seen)))
@@ -314,9 +318,11 @@ def overlay_findings(old: Source, new: Source, overlay: dict[str, Any]) -> list[
         for match in new_matches:
             before = old_matches.get(str(match.full_path))
             findings += _compare_update(number, target, action["update"], match.value, before, new.document)
-    effective = apply_overlay(new.document, {**overlay, "actions": applicable})
-    findings += _effective_against_page(effective, new)
-    return findings
+    try:
+        effective = apply_overlay(new.document, {**overlay, "actions": applicable})
+    except OverlayError as exc:  # e.g. an update whose target is now a scalar
+        return findings + [OverlayFinding("overlay-target-missing", 0, "$", f"the overlay does not apply to NEW: {exc}")]
+    return findings + _effective_against_page(effective, new, actions)
 
 
 def _compare_update(number: int, target: str, update: Any, now: Any, before: Any, document: dict[str, Any]) -> list[OverlayFinding]:
@@ -383,7 +389,7 @@ def _deref(document: dict[str, Any], node: Any) -> Any:
         return node  # a $ref to what only the overlay adds (e.g. components.headers): compare as written
 
 
-def _effective_against_page(effective: dict[str, Any], new: Source) -> list[OverlayFinding]:
+def _effective_against_page(effective: dict[str, Any], new: Source, actions: list[dict[str, Any]]) -> list[OverlayFinding]:
     """NEW + overlay against NEW's prose: every page message an example, every example on the page, the cost."""
     if not new.is_page:
         return []
@@ -397,19 +403,27 @@ def _effective_against_page(effective: dict[str, Any], new: Source) -> list[Over
         ours = examples.get(status, [])
         for message in messages:
             if not any(_same_message(message, m) for m in ours):
-                findings.append(OverlayFinding("overlay-contradicts-page", 0, f"responses.{status}",
+                findings.append(OverlayFinding("overlay-contradicts-page", _action_for(actions, f"'{status}'"), f"{status} error messages",
                                                f"the page documents {message!r}; no example of the effective contract says it"))
     for status, ours in sorted(examples.items()):
         page = (new.messages or {}).get(status, ())
         for message in ours:
             if not any(_same_message(p, message) for p in page):
-                findings.append(OverlayFinding("overlay-contradicts-page", 0, f"responses.{status}",
+                findings.append(OverlayFinding("overlay-contradicts-page", _action_for(actions, repr(message)), f"{status} error messages",
                                                f"an example says {message!r}; the page no longer documents it"))
     costs = {op.credit_cost for op in contract.operations}
     if new.credit_cost is not None and costs and costs != {new.credit_cost}:
-        findings.append(OverlayFinding("overlay-contradicts-page", 0, "x-credit-cost",
-                                       f"the effective contract charges {sorted(costs)} credits; the page says {new.credit_cost}"))
+        findings.append(OverlayFinding("overlay-contradicts-page", _action_for(actions, "'x-credit-cost'"), "credit cost",
+                                       f"the effective contract charges {', '.join(map(str, sorted(costs)))} credits per call; the page says {new.credit_cost}"))
     return findings
+
+
+def _action_for(actions: list[dict[str, Any]], needle: str) -> int:
+    """The first action (1-based) whose target or update mentions `needle` (a repr), so a person knows where to edit."""
+    for number, action in enumerate(actions, start=1):
+        if needle.strip("'") in str(action.get("target", "")) or needle in repr(action.get("update")):
+            return number
+    return 0
 
 
 def _same_message(page: str, example: str) -> bool:

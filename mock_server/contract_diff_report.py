@@ -27,8 +27,8 @@ def exit_code(result: Diff) -> int:
 
 
 def verdict(result: Diff) -> str:
-    counts = (f"{len(result.breaking)} breaking, {len(result.non_breaking)} non-breaking change(s), "
-              f"{len(result.overlay)} overlay finding(s)")
+    counts = (f"{plural(len(result.breaking), 'breaking change')}, {plural(len(result.non_breaking), 'non-breaking change')}, "
+              f"{plural(len(result.overlay), 'overlay finding')}")
     if result.breaking:
         return f"BREAKING: {counts}"
     if result.changes or result.overlay:
@@ -56,7 +56,7 @@ def markdown(result: Diff) -> str:
         lines += [f"| `{c.code}`: {c.title} | {_cell(c.where)} | {_value(c.old)} | {_value(c.new)} |" for c in changes]
         lines.append("")
     if result.overlay_label:
-        lines += [f"## Overlay actions to review ({len(result.overlay)})", "",
+        lines += [f"## Overlay findings ({len(result.overlay)})", "",
                   "_actions of the overlay that no longer apply to NEW, or that NEW's YAML or prose now "
                   "contradicts; for a person to edit; reported only._", ""]
         if not result.overlay:
@@ -65,7 +65,8 @@ def markdown(result: Diff) -> str:
             lines += ["| action | target | finding |", "|---:|---|---|"]
             for f in result.overlay:
                 action = str(f.action) if f.action else "—"
-                lines.append(f"| {action} | {_cell('`' + f.target + '`')} | `{f.code}`: {_cell(f.detail)} |")
+                target = f"`{f.target}`" if f.target.startswith("$") else f.target
+                lines.append(f"| {action} | {_cell(target)} | `{f.code}`: {_cell(f.detail)} |")
             lines.append("")
     if result.notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in result.notes] + [""]
@@ -87,6 +88,10 @@ def as_json(result: Diff) -> bytes:
         "notes": result.notes,
     }
     return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _change(change: Change) -> dict[str, Any]:

@@ -56,13 +56,17 @@ class Source:
     def summary(self) -> str:
         """One line saying what was read, for the report's header."""
         ops = build_contract(self.document).operations
-        parts = [f"{self.kind}", f"OpenAPI {self.document.get('openapi')}", f"{len(ops)} operation(s)"]
+        parts = [f"{self.kind}", f"OpenAPI {self.document.get('openapi')}", _plural(len(ops), "operation")]
         if self.messages is not None:
             count = sum(len(m) for m in self.messages.values())
-            parts.append(f"{count} error message(s) under {len(self.messages)} status(es)")
+            parts.append(f"{_plural(count, 'error message')} under {_plural(len(self.messages), 'status', 'es')}")
         if self.credit_cost is not None:
             parts.append(f"{self.credit_cost} credits per call")
         return ", ".join(parts)
+
+
+def _plural(count: int, noun: str, suffix: str = "s") -> str:
+    return f"{count} {noun}" + ("" if count == 1 else suffix)
 
 
 def load_source(spec: str) -> Source:

@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 
 from mock_server.cli import main
 from mock_server.contract import load_contract
-from mock_server.contract_diff import BREAKING, NON_BREAKING, RULES, diff
+from mock_server.contract_diff import BREAKING, NON_BREAKING, RULES, diff, diff_documents
 from mock_server.vendor_page import load_source
 from conftest import ROOT
 
@@ -59,13 +59,13 @@ VARIANTS: dict[str, tuple[list[tuple[str, str]], list[tuple], list[tuple]]] = {
     "error message reworded": (
         [("* `The video service reported an issue.`", "* `The video service reported a problem.`")],
         [("error-message-changed", "400 error message", "The video service reported an issue.", "The video service reported a problem.")],
-        [("overlay-contradicts-page", 0, "responses.400"), ("overlay-contradicts-page", 0, "responses.400")],
+        [("overlay-contradicts-page", 7, "400 error messages"), ("overlay-contradicts-page", 7, "400 error messages")],
     ),
     "status removed": (
         [(RESPONSE_404, "")],
         [("response-status-removed", f"{OP} 404", None, None)],
         # The overlay's 404 action selects nothing now, and the page's prose still documents a 404.
-        [("overlay-target-missing", 10, f"{POST}.responses['404']"), ("overlay-contradicts-page", 0, "responses.404")],
+        [("overlay-target-missing", 10, f"{POST}.responses['404']"), ("overlay-contradicts-page", 10, "404 error messages")],
     ),
     "503 added to the YAML": (
         [(ERROR_RESPONSE_502, ERROR_RESPONSE_502 + RESPONSE_503)],
@@ -80,7 +80,7 @@ VARIANTS: dict[str, tuple[list[tuple[str, str]], list[tuple], list[tuple]]] = {
     "credit cost changed": (
         [("costs **10 credits**", "costs **20 credits**")],
         [("credit-cost-changed", "credits per successful request", 10, 20)],
-        [("overlay-contradicts-page", 0, "x-credit-cost")],
+        [("overlay-contradicts-page", 15, "credit cost")],
     ),
     "response field removed": (
         [("        min_cursor:\n          type: string\n          nullable: true\n", "")],
@@ -203,13 +203,13 @@ def test_json_report_has_the_same_classification(tmp_path: Path, capsys: pytest.
     code, out, _ = run(capsys, "diff", "bundled", str(write_variant(tmp_path, "credit cost changed")), "--format", "json")
     report = json.loads(out)
     assert code == 1 and report["exit_code"] == 1
-    assert report["result"] == "BREAKING: 1 breaking, 0 non-breaking change(s), 1 overlay finding(s)"
+    assert report["result"] == "BREAKING: 1 breaking change, 0 non-breaking changes, 1 overlay finding"
     assert report["changes"] == [{"code": "credit-cost-changed", "class": "breaking", "title": "credit cost changed",
                                   "where": "credits per successful request", "old": 10, "new": 20}]
     assert report["overlay_findings"] == [{
-        "code": "overlay-contradicts-page", "action": None, "target": "x-credit-cost",
+        "code": "overlay-contradicts-page", "action": 15, "target": "credit cost",
         "title": "the effective contract disagrees with the new page's prose",
-        "detail": "the effective contract charges [10] credits; the page says 20"}]
+        "detail": "the effective contract charges 10 credits per call; the page says 20"}]
 
 
 def test_a_bare_yaml_compares_the_yaml_and_says_what_it_could_not(tmp_path: Path) -> None:
@@ -219,6 +219,32 @@ def test_a_bare_yaml_compares_the_yaml_and_says_what_it_could_not(tmp_path: Path
     result = diff(load_source(str(OPENAPI / "vendor.yaml")), load_source(str(retyped)))
     assert [(c.code, c.old, c.new) for c in result.changes] == [("response-property-type-changed", "integer", "boolean")]
     assert result.notes == ["error messages not compared: OLD documents none (a bare YAML without error examples)"]
+
+
+def status_api(status_schema: dict, required: list[str]) -> dict:
+    """A small OpenAPI document whose 200 body is {status, checked_at}: for what the vendor's YAML lacks (a response enum)."""
+    body = {"type": "object", "required": required, "properties": {"status": status_schema, "checked_at": {"type": "string"}}}
+    ok = {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}
+    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "components": {"schemas": {"Status": body}},
+            "paths": {"/status": {"get": {"responses": {"200": ok}}}}}
+
+
+def test_response_enum_nullability_and_presence_are_judged_from_the_client_side() -> None:
+    old = status_api({"type": "string", "enum": ["ok", "degraded"]}, ["status", "checked_at"])
+    new = status_api({"type": "string", "enum": ["ok", "down"], "nullable": True}, ["status"])
+    where = "GET /status 200 response body"
+    assert [(c.code, c.kind, c.where, c.old, c.new) for c in diff_documents(old, new)] == [
+        ("response-property-became-nullable", BREAKING, f"{where} `status`", None, None),
+        ("response-property-enum-value-removed", BREAKING, f"{where} `status`", ["degraded"], None),
+        ("response-property-enum-value-added", NON_BREAKING, f"{where} `status`", None, ["down"]),
+        ("response-property-became-optional", BREAKING, f"{where} `checked_at`", None, None),
+    ]
+    assert [(c.code, c.kind) for c in diff_documents(new, old)] == [
+        ("response-property-no-longer-nullable", NON_BREAKING),
+        ("response-property-enum-value-removed", BREAKING),
+        ("response-property-enum-value-added", NON_BREAKING),
+        ("response-property-became-required", NON_BREAKING),
+    ]
 
 
 # --- the page as HTML -----------------------------------------------------------------------------
@@ -373,3 +399,19 @@ def test_gitlab_docs_drift_job_runs_on_schedules_only_and_keeps_the_report() -> 
     assert re.search(r'curl --fail\b.*"\$DUMPLING_DOCS_PAGE_URL"', script)
     assert re.search(r"dumpling-mock contract diff bundled vendor-page\.md", script)
     assert job["artifacts"]["when"] == "always" and "docs-drift-report.md" in job["artifacts"]["paths"]
+
+
+# --- the README's example report ------------------------------------------------------------------
+README_EXAMPLE = ["field retyped", "error message reworded", "503 added to the YAML", "new optional request field"]
+
+
+def test_the_readme_shows_the_report_the_tool_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("vendor-page-new.md").write_text(edited([e for name in README_EXAMPLE for e in VARIANTS[name][0]]), encoding="utf-8")
+    code, out, _ = run(capsys, "diff", "bundled", "vendor-page-new.md")
+    assert code == 1
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"\$ dumpling-mock contract diff bundled vendor-page-new\.md\n(.*?)\n```\n", readme, re.S)
+    assert block, "README: the example report of `contract diff` is missing"
+    assert block.group(1).rstrip("\n") == out.rstrip("\n")
