@@ -23,7 +23,7 @@ from mock_server.vendor_page import BUNDLED, load_source
 
 def add_subcommands(contract: argparse.ArgumentParser) -> None:
     """`contract [show]` prints the effective contract (as before); `diff` and `update` are new."""
-    commands = contract.add_subparsers(dest="contract_command", metavar="SUBCOMMAND")
+    commands = contract.add_subparsers(dest="contract_command", metavar="[show|diff|update]")
     show = commands.add_parser("show", help="print the effective contract (the default)")
     show.add_argument("--format", choices=("yaml", "json"), default=argparse.SUPPRESS)
     show.add_argument("--contract", default=argparse.SUPPRESS, help="vendor OpenAPI YAML (default: bundled)")

@@ -212,6 +212,13 @@ def test_json_report_has_the_same_classification(tmp_path: Path, capsys: pytest.
         "detail": "the effective contract charges 10 credits per call; the page says 20"}]
 
 
+def test_no_overlay_skips_the_overlay_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "diff", "bundled", str(write_variant(tmp_path, "status removed")), "--no-overlay")
+    assert code == 1
+    assert "- **Overlay:** none" in out and "## Overlay findings" not in out
+    assert "- **Result:** BREAKING: 1 breaking change, 0 non-breaking changes, 0 overlay findings (exit code 1)" in out
+
+
 def test_a_bare_yaml_compares_the_yaml_and_says_what_it_could_not(tmp_path: Path) -> None:
     retyped = tmp_path / "vendor.yaml"
     retyped.write_text((OPENAPI / "vendor.yaml").read_text(encoding="utf-8").replace(
@@ -415,3 +422,14 @@ def test_the_readme_shows_the_report_the_tool_writes(tmp_path: Path, monkeypatch
     block = re.search(r"\$ dumpling-mock contract diff bundled vendor-page-new\.md\n(.*?)\n```\n", readme, re.S)
     assert block, "README: the example report of `contract diff` is missing"
     assert block.group(1).rstrip("\n") == out.rstrip("\n")
+
+
+def test_the_bundled_page_ships_in_the_wheel() -> None:
+    """`bundled` reads mock_server/openapi/vendor-page.md: the wheel must carry it, not only the YAML."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    patterns = config["package-data"]["mock_server.openapi"]
+    assert config["package-dir"]["mock_server.openapi"] == "openapi"
+    assert any(fnmatch.fnmatch("vendor-page.md", p) for p in patterns), patterns
