@@ -300,7 +300,8 @@ def overlay_findings(old: Source, new: Source, overlay: dict[str, Any]) -> list[
     """The actions of an overlay written against OLD, read against NEW (and NEW's prose, for a page)."""
     findings: list[OverlayFinding] = []
     actions = [a for a in overlay.get("actions") or [] if isinstance(a, dict)]
-    applicable = []
+    applicable: list[dict[str, Any]] = []
+    writes: list[tuple[int, str, Any, list[tuple[Any, Any]]]] = []  # (action, target, update, [(NEW value, OLD value)])
     for number, action in enumerate(actions, start=1):
         target = str(action.get("target", ""))
         try:
@@ -313,16 +314,17 @@ def overlay_findings(old: Source, new: Source, overlay: dict[str, Any]) -> list[
             findings.append(OverlayFinding("overlay-target-missing", number, target, "selects nothing in NEW"))
             continue
         applicable.append(action)
-        if "update" not in action:
-            continue
-        for match in new_matches:
-            before = old_matches.get(str(match.full_path))
-            findings += _compare_update(number, target, action["update"], match.value, before, new.document)
+        if "update" in action:
+            writes.append((number, target, action["update"], [(m.value, old_matches.get(str(m.full_path))) for m in new_matches]))
     try:
         effective = apply_overlay(new.document, {**overlay, "actions": applicable})
     except OverlayError as exc:  # e.g. an update whose target is now a scalar
         return findings + [OverlayFinding("overlay-target-missing", 0, "$", f"the overlay does not apply to NEW: {exc}")]
-    return findings + _effective_against_page(effective, new, actions)
+    for number, target, update, matches in writes:
+        for now, before in matches:  # `$ref`s resolved in the effective document: the overlay adds some targets
+            findings += _compare_update(number, target, update, now, before, effective)
+    findings += _effective_against_page(effective, new, actions)
+    return sorted(findings, key=lambda f: f.action or len(actions) + 1)  # by action, a person edits them in order
 
 
 def _compare_update(number: int, target: str, update: Any, now: Any, before: Any, document: dict[str, Any]) -> list[OverlayFinding]:
