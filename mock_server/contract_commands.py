@@ -30,22 +30,28 @@ def add_subcommands(contract: argparse.ArgumentParser) -> None:
     show.add_argument("--overlay", default=argparse.SUPPRESS, help="OpenAPI Overlay (default: bundled)")
 
     compare = commands.add_parser(
-        "diff", help="what changed between two versions of the vendor's contract, for a client (exit 1: breaking)",
+        "diff",
+        help="what changed between two versions of the vendor's contract, for a client (exit 1: breaking)",
         description="OLD and NEW: a saved documentation page (.md or .html) or an OpenAPI YAML; "
-                    f"`{BUNDLED}` is the page this package ships. Exit codes: 0 no breaking change, "
-                    "1 breaking change(s), 2 usage error.")
+        f"`{BUNDLED}` is the page this package ships. Exit codes: 0 no breaking change, "
+        "1 breaking change(s), 2 usage error.",
+    )
     compare.add_argument("old", metavar="OLD")
     compare.add_argument("new", metavar="NEW")
     _report_options(compare, "the overlay to read against NEW (default: the bundled prose overlay)")
     compare.add_argument("--no-overlay", action="store_true", help="skip the overlay's actions")
 
     update = commands.add_parser(
-        "update", help="diff a newly saved vendor page against openapi/vendor-page.md; --write replaces it and vendor.yaml",
-        description="Exit codes as for `contract diff`; the files are written (with --write) either way.")
+        "update",
+        help="diff a newly saved vendor page against openapi/vendor-page.md; --write replaces it and vendor.yaml",
+        description="Exit codes as for `contract diff`; the files are written (with --write) either way.",
+    )
     update.add_argument("page", metavar="PAGE", help="the vendor's page, saved as Markdown (its URL + .md) or HTML")
     update.add_argument("--dir", default="openapi", help="the contract folder to update (default: openapi)")
     _report_options(update, "the overlay to read against the new page (default: DIR/prose.overlay.yaml)")
-    update.add_argument("--write", action="store_true", help="replace DIR/vendor-page.md and DIR/vendor.yaml (never the overlay)")
+    update.add_argument(
+        "--write", action="store_true", help="replace DIR/vendor-page.md and DIR/vendor.yaml (never the overlay)"
+    )
 
 
 def _report_options(parser: argparse.ArgumentParser, overlay_help: str) -> None:
@@ -64,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     old, new = load_source(args.old), load_source(args.new)
-    overlay_path = None if args.no_overlay else Path(args.diff_overlay) if args.diff_overlay else bundled_path("prose.overlay.yaml")
+    overlay_path = (
+        None
+        if args.no_overlay
+        else Path(args.diff_overlay)
+        if args.diff_overlay
+        else bundled_path("prose.overlay.yaml")
+    )
     result = diff(old, new, *_overlay(overlay_path, args.diff_overlay))
     _print(result, args.report_format)
     return exit_code(result)
@@ -77,17 +89,24 @@ def run_update(args: argparse.Namespace) -> int:
         raise ContractError(f"{page_path}: not found (run from the project's folder, or pass --dir)")
     old, new = load_source(str(page_path)), load_source(args.page)
     if not new.is_page:
-        raise ContractError(f"{args.page}: `update` takes the vendor's documentation page (.md or .html), not a bare YAML")
+        raise ContractError(
+            f"{args.page}: `update` takes the vendor's documentation page (.md or .html), not a bare YAML"
+        )
     if args.write and new.kind != "markdown page":
-        raise ContractError(f"{args.page}: --write keeps the page verbatim as Markdown; save the page's .md form (its URL + .md)")
+        raise ContractError(
+            f"{args.page}: --write keeps the page verbatim as Markdown; save the page's .md form (its URL + .md)"
+        )
     overlay_path = Path(args.diff_overlay) if args.diff_overlay else directory / "prose.overlay.yaml"
     result = diff(old, new, *_overlay(overlay_path, str(overlay_path)))
     _print(result, args.report_format)
     if args.write:
         _replace(page_path, new.text)
         _replace(yaml_path, new.yaml_text)
-        print(f"dumpling-mock: wrote {page_path} and {yaml_path}; {overlay_path} is left as it is"
-              f" ({len(result.overlay)} action(s) to review above)", file=sys.stderr)
+        print(
+            f"dumpling-mock: wrote {page_path} and {yaml_path}; {overlay_path} is left as it is"
+            f" ({len(result.overlay)} action(s) to review above)",
+            file=sys.stderr,
+        )
     else:
         print(f"dumpling-mock: nothing written; --write replaces {page_path} and {yaml_path}", file=sys.stderr)
     return exit_code(result)

@@ -127,7 +127,9 @@ def diff(old: Source, new: Source, overlay: dict[str, Any] | None = None, overla
         notes.append(f"error messages not compared: {side} documents none (a bare YAML without error examples)")
     if old.credit_cost is not None and new.credit_cost is not None:
         if old.credit_cost != new.credit_cost:
-            changes.append(Change("credit-cost-changed", "credits per successful request", old.credit_cost, new.credit_cost))
+            changes.append(
+                Change("credit-cost-changed", "credits per successful request", old.credit_cost, new.credit_cost)
+            )
     elif old.credit_cost is not None or new.credit_cost is not None:
         notes.append(f"credit cost not compared: {'NEW' if new.credit_cost is None else 'OLD'} states none")
     findings = overlay_findings(old, new, overlay) if overlay is not None else []
@@ -153,16 +155,25 @@ def _diff_operation(old_doc: dict[str, Any], old: Operation, new_doc: dict[str, 
     if old.request_required != new.request_required and new.request_schema is not None:
         code = "request-body-became-required" if new.request_required else "request-body-became-optional"
         changes.append(Change(code, f"{name} request body"))
-    changes += _diff_fields("request", f"{name} request body",
-                            fields(old_doc, old.request_schema), fields(new_doc, new.request_schema))
+    changes += _diff_fields(
+        "request", f"{name} request body", fields(old_doc, old.request_schema), fields(new_doc, new.request_schema)
+    )
     changes += [Change("response-status-removed", f"{name} {s}") for s in old.responses if s not in new.responses]
     changes += [Change("response-status-added", f"{name} {s}") for s in new.responses if s not in old.responses]
     for status in (s for s in old.responses if s in new.responses):
         where = f"{name} {status} response"
         old_headers = {h.lower(): h for h in old.responses[status].get("headers") or {}}
         new_headers = {h.lower(): h for h in new.responses[status].get("headers") or {}}
-        changes += [Change("response-header-removed", f"{where} header {h}") for k, h in old_headers.items() if k not in new_headers]
-        changes += [Change("response-header-added", f"{where} header {h}") for k, h in new_headers.items() if k not in old_headers]
+        changes += [
+            Change("response-header-removed", f"{where} header {h}")
+            for k, h in old_headers.items()
+            if k not in new_headers
+        ]
+        changes += [
+            Change("response-header-added", f"{where} header {h}")
+            for k, h in new_headers.items()
+            if k not in old_headers
+        ]
         old_schema = old.response_schema(int(status)) if status.isdigit() else None
         new_schema = new.response_schema(int(status)) if status.isdigit() else None
         changes += _diff_fields("response", f"{where} body", fields(old_doc, old_schema), fields(new_doc, new_schema))
@@ -182,8 +193,9 @@ class Field:
 ROOT = "(body)"
 
 
-def fields(document: dict[str, Any], schema: Any, path: str = ROOT, required: bool = True,
-           refs: frozenset[str] = frozenset()) -> dict[str, Field]:
+def fields(
+    document: dict[str, Any], schema: Any, path: str = ROOT, required: bool = True, refs: frozenset[str] = frozenset()
+) -> dict[str, Field]:
     """Every field of a schema by path (`aweme_list[].desc`), `$ref`s followed, recursion cut."""
     if not isinstance(schema, dict):
         return {}
@@ -269,7 +281,9 @@ def _topmost(paths: Iterable[str]) -> list[str]:
     chosen = set(paths)
     if ROOT in chosen:
         return [ROOT]
-    return sorted(p for p in chosen if not any(p.startswith(q + ".") or p.startswith(q + "[]") for q in chosen if q != p))
+    return sorted(
+        p for p in chosen if not any(p.startswith(q + ".") or p.startswith(q + "[]") for q in chosen if q != p)
+    )
 
 
 def _at(where: str, path: str) -> str:
@@ -315,11 +329,15 @@ def overlay_findings(old: Source, new: Source, overlay: dict[str, Any]) -> list[
             continue
         applicable.append(action)
         if "update" in action:
-            writes.append((number, target, action["update"], [(m.value, old_matches.get(str(m.full_path))) for m in new_matches]))
+            writes.append(
+                (number, target, action["update"], [(m.value, old_matches.get(str(m.full_path))) for m in new_matches])
+            )
     try:
         effective = apply_overlay(new.document, {**overlay, "actions": applicable})
     except OverlayError as exc:  # e.g. an update whose target is now a scalar
-        return findings + [OverlayFinding("overlay-target-missing", 0, "$", f"the overlay does not apply to NEW: {exc}")]
+        return findings + [
+            OverlayFinding("overlay-target-missing", 0, "$", f"the overlay does not apply to NEW: {exc}")
+        ]
     for number, target, update, matches in writes:
         for now, before in matches:  # `$ref`s resolved in the effective document: the overlay adds some targets
             findings += _compare_update(number, target, update, now, before, effective)
@@ -327,7 +345,9 @@ def overlay_findings(old: Source, new: Source, overlay: dict[str, Any]) -> list[
     return sorted(findings, key=lambda f: f.action or len(actions) + 1)  # by action, a person edits them in order
 
 
-def _compare_update(number: int, target: str, update: Any, now: Any, before: Any, document: dict[str, Any]) -> list[OverlayFinding]:
+def _compare_update(
+    number: int, target: str, update: Any, now: Any, before: Any, document: dict[str, Any]
+) -> list[OverlayFinding]:
     """Where the action writes: what the vendor added since OLD (same or different), or changed under it."""
     findings: list[OverlayFinding] = []
     if not isinstance(update, dict) or not isinstance(now, dict):
@@ -342,24 +362,51 @@ def _compare_update(number: int, target: str, update: Any, now: Any, before: Any
             if differ:
                 shown = "; ".join(f"{p or key}: vendor {v!r}, overlay {o!r}" for p, v, o in differ[:3])
                 more = f" (+{len(differ) - 3} more)" if len(differ) > 3 else ""
-                findings.append(OverlayFinding("overlay-contradicts-yaml", number, here,
-                                               f"the vendor now documents `{key}` itself, differently: {shown}{more}"))
+                findings.append(
+                    OverlayFinding(
+                        "overlay-contradicts-yaml",
+                        number,
+                        here,
+                        f"the vendor now documents `{key}` itself, differently: {shown}{more}",
+                    )
+                )
             elif only:
-                findings.append(OverlayFinding("overlay-overlaps-yaml", number, here,
-                                               f"the vendor now documents `{key}` itself; the same: {_paths(same)}; "
-                                               f"still only in the overlay: {_paths(only)}"))
+                findings.append(
+                    OverlayFinding(
+                        "overlay-overlaps-yaml",
+                        number,
+                        here,
+                        f"the vendor now documents `{key}` itself; the same: {_paths(same)}; "
+                        f"still only in the overlay: {_paths(only)}",
+                    )
+                )
             else:
-                findings.append(OverlayFinding("overlay-redundant", number, here, f"the vendor now documents `{key}` exactly as the overlay does"))
+                findings.append(
+                    OverlayFinding(
+                        "overlay-redundant",
+                        number,
+                        here,
+                        f"the vendor now documents `{key}` exactly as the overlay does",
+                    )
+                )
         elif before[key] != now[key]:
             if isinstance(value, dict) and isinstance(now[key], dict):
                 findings += _compare_update(number, here, value, now[key], before[key], document)
             else:
-                findings.append(OverlayFinding("overlay-contradicts-yaml", number, here,
-                                               f"the vendor changed `{key}` from {before[key]!r} to {now[key]!r}; the overlay still sets {value!r}"))
+                findings.append(
+                    OverlayFinding(
+                        "overlay-contradicts-yaml",
+                        number,
+                        here,
+                        f"the vendor changed `{key}` from {before[key]!r} to {now[key]!r}; the overlay still sets {value!r}",
+                    )
+                )
     return findings
 
 
-def _leaves(overlay_value: Any, vendor_value: Any, document: dict[str, Any], path: str = "") -> tuple[list[str], list[tuple[str, Any, Any]], list[str]]:
+def _leaves(
+    overlay_value: Any, vendor_value: Any, document: dict[str, Any], path: str = ""
+) -> tuple[list[str], list[tuple[str, Any, Any]], list[str]]:
     """(paths the same, (path, vendor, overlay) that differ, paths only the overlay has), `$ref`s followed."""
     if overlay_value == vendor_value or _deref(document, overlay_value) == _deref(document, vendor_value):
         return [path], [], []
@@ -391,7 +438,9 @@ def _deref(document: dict[str, Any], node: Any) -> Any:
         return node  # a $ref to what only the overlay adds (e.g. components.headers): compare as written
 
 
-def _effective_against_page(effective: dict[str, Any], new: Source, actions: list[dict[str, Any]]) -> list[OverlayFinding]:
+def _effective_against_page(
+    effective: dict[str, Any], new: Source, actions: list[dict[str, Any]]
+) -> list[OverlayFinding]:
     """NEW + overlay against NEW's prose: every page message an example, every example on the page, the cost."""
     if not new.is_page:
         return []
@@ -405,18 +454,36 @@ def _effective_against_page(effective: dict[str, Any], new: Source, actions: lis
         ours = examples.get(status, [])
         for message in messages:
             if not any(_same_message(message, m) for m in ours):
-                findings.append(OverlayFinding("overlay-contradicts-page", _action_for(actions, f"'{status}'"), f"{status} error messages",
-                                               f"the page documents {message!r}; no example of the effective contract says it"))
+                findings.append(
+                    OverlayFinding(
+                        "overlay-contradicts-page",
+                        _action_for(actions, f"'{status}'"),
+                        f"{status} error messages",
+                        f"the page documents {message!r}; no example of the effective contract says it",
+                    )
+                )
     for status, ours in sorted(examples.items()):
         page = (new.messages or {}).get(status, ())
         for message in ours:
             if not any(_same_message(p, message) for p in page):
-                findings.append(OverlayFinding("overlay-contradicts-page", _action_for(actions, repr(message)), f"{status} error messages",
-                                               f"an example says {message!r}; the page no longer documents it"))
+                findings.append(
+                    OverlayFinding(
+                        "overlay-contradicts-page",
+                        _action_for(actions, repr(message)),
+                        f"{status} error messages",
+                        f"an example says {message!r}; the page no longer documents it",
+                    )
+                )
     costs = {op.credit_cost for op in contract.operations}
     if new.credit_cost is not None and costs and costs != {new.credit_cost}:
-        findings.append(OverlayFinding("overlay-contradicts-page", _action_for(actions, "'x-credit-cost'"), "credit cost",
-                                       f"the effective contract charges {', '.join(map(str, sorted(costs)))} credits per call; the page says {new.credit_cost}"))
+        findings.append(
+            OverlayFinding(
+                "overlay-contradicts-page",
+                _action_for(actions, "'x-credit-cost'"),
+                "credit cost",
+                f"the effective contract charges {', '.join(map(str, sorted(costs)))} credits per call; the page says {new.credit_cost}",
+            )
+        )
     return findings
 
 

@@ -27,8 +27,10 @@ def exit_code(result: Diff) -> int:
 
 
 def verdict(result: Diff) -> str:
-    counts = (f"{plural(len(result.breaking), 'breaking change')}, {plural(len(result.non_breaking), 'non-breaking change')}, "
-              f"{plural(len(result.overlay), 'overlay finding')}")
+    counts = (
+        f"{plural(len(result.breaking), 'breaking change')}, {plural(len(result.non_breaking), 'non-breaking change')}, "
+        f"{plural(len(result.overlay), 'overlay finding')}"
+    )
     if result.breaking:
         return f"BREAKING: {counts}"
     if result.changes or result.overlay:
@@ -56,9 +58,13 @@ def markdown(result: Diff) -> str:
         lines += [f"| `{c.code}`: {c.title} | {_cell(c.where)} | {_value(c.old)} | {_value(c.new)} |" for c in changes]
         lines.append("")
     if result.overlay_label:
-        lines += [f"## Overlay findings ({len(result.overlay)})", "",
-                  "_actions of the overlay that no longer apply to NEW, or that NEW's YAML or prose now "
-                  "contradicts; for a person to edit; reported only._", ""]
+        lines += [
+            f"## Overlay findings ({len(result.overlay)})",
+            "",
+            "_actions of the overlay that no longer apply to NEW, or that NEW's YAML or prose now "
+            "contradicts; for a person to edit; reported only._",
+            "",
+        ]
         if not result.overlay:
             lines += ["None: every action applies to NEW as it did to OLD.", ""]
         else:
@@ -95,8 +101,14 @@ def plural(count: int, noun: str) -> str:
 
 
 def _change(change: Change) -> dict[str, Any]:
-    return {"code": change.code, "class": RULES[change.code][0], "title": change.title,
-            "where": change.where, "old": change.old, "new": change.new}
+    return {
+        "code": change.code,
+        "class": RULES[change.code][0],
+        "title": change.title,
+        "where": change.where,
+        "old": change.old,
+        "new": change.new,
+    }
 
 
 def _value(value: Any) -> str:

@@ -116,7 +116,7 @@ def page_messages(markdown: str) -> dict[int, tuple[str, ...]]:
         status = _STATUS_HEADING.match(heading.group(2).strip())
         if not status or int(status.group(1)) < 400:
             continue
-        body = markdown[heading.end(): following.start() if following else len(markdown)]
+        body = markdown[heading.end() : following.start() if following else len(markdown)]
         found: list[str] = []
         example = _ERROR_FIELD.search(body)
         if example:
@@ -136,6 +136,7 @@ def page_credit_cost(markdown: str) -> int | None:
 
 def _without_code_blocks(markdown: str, keep_json: bool = True) -> str:
     """Blank out fenced blocks (same length, so offsets still match), except JSON examples if asked."""
+
     def blank(block: re.Match[str]) -> str:
         if keep_json and block.group("info").lower().startswith("json"):
             return block.group(0)
@@ -204,7 +205,9 @@ class _MarkdownOfHtml(html.parser.HTMLParser):
         elif tag == "pre" and self.pre is not None:
             code = "".join(self.pre)
             code += "" if code.endswith("\n") else "\n"
-            lang = self.lang or ("yaml" if code.lstrip().startswith("openapi:") else "json" if code.lstrip().startswith("{") else "")
+            lang = self.lang or (
+                "yaml" if code.lstrip().startswith("openapi:") else "json" if code.lstrip().startswith("{") else ""
+            )
             fence = "````" if "```" in code else "```"
             self.out.append(f"\n\n{fence}{lang}\n{code}{fence}\n\n")
             self.pre = None

@@ -58,14 +58,24 @@ VARIANTS: dict[str, tuple[list[tuple[str, str]], list[tuple], list[tuple]]] = {
     ),
     "error message reworded": (
         [("* `The video service reported an issue.`", "* `The video service reported a problem.`")],
-        [("error-message-changed", "400 error message", "The video service reported an issue.", "The video service reported a problem.")],
+        [
+            (
+                "error-message-changed",
+                "400 error message",
+                "The video service reported an issue.",
+                "The video service reported a problem.",
+            )
+        ],
         [("overlay-contradicts-page", 7, "400 error messages"), ("overlay-contradicts-page", 7, "400 error messages")],
     ),
     "status removed": (
         [(RESPONSE_404, "")],
         [("response-status-removed", f"{OP} 404", None, None)],
         # The overlay's 404 action selects nothing now, and the page's prose still documents a 404.
-        [("overlay-target-missing", 10, f"{POST}.responses['404']"), ("overlay-contradicts-page", 10, "404 error messages")],
+        [
+            ("overlay-target-missing", 10, f"{POST}.responses['404']"),
+            ("overlay-contradicts-page", 10, "404 error messages"),
+        ],
     ),
     "503 added to the YAML": (
         [(ERROR_RESPONSE_502, ERROR_RESPONSE_502 + RESPONSE_503)],
@@ -98,10 +108,17 @@ VARIANTS: dict[str, tuple[list[tuple[str, str]], list[tuple], list[tuple]]] = {
         [],
     ),
     "response enum value added, nested field added": (
-        [("        - STUDIO\n", "        - STUDIO\n        - MOBILE\n"),
-         ("        aweme_id:\n          type: string\n", "        aweme_id:\n          type: string\n        region:\n          type: string\n")],
-        [("request-property-enum-value-added", f"{OP} request body `requestSource`", None, ["MOBILE"]),
-         ("response-property-added", f"{OP} 200 response body `aweme_list[].region`", None, "string")],
+        [
+            ("        - STUDIO\n", "        - STUDIO\n        - MOBILE\n"),
+            (
+                "        aweme_id:\n          type: string\n",
+                "        aweme_id:\n          type: string\n        region:\n          type: string\n",
+            ),
+        ],
+        [
+            ("request-property-enum-value-added", f"{OP} request body `requestSource`", None, ["MOBILE"]),
+            ("response-property-added", f"{OP} 200 response body `aweme_list[].region`", None, "string"),
+        ],
         [],
     ),
 }
@@ -147,7 +164,9 @@ def test_each_variant_gets_exactly_its_classification(tmp_path: Path, name: str)
 
 
 @pytest.mark.parametrize("name", VARIANTS)
-def test_exit_code_is_1_exactly_when_a_change_is_breaking(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+def test_exit_code_is_1_exactly_when_a_change_is_breaking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
     breaking = any(RULES[code][0] == BREAKING for code, *_ in VARIANTS[name][1])
     code, out, _ = run(capsys, "diff", "bundled", str(write_variant(tmp_path, name)))
     assert code == (1 if breaking else 0)
@@ -156,11 +175,25 @@ def test_exit_code_is_1_exactly_when_a_change_is_breaking(tmp_path: Path, capsys
 
 
 def test_the_classes_of_the_issue() -> None:
-    breaking = {"response-property-removed", "response-property-type-changed", "response-property-enum-value-removed",
-                "request-property-became-required", "new-required-request-property", "response-status-removed",
-                "error-message-changed", "credit-cost-changed"}
-    additions = {"response-property-added", "new-optional-request-property", "response-status-added", "error-message-added",
-                 "request-property-enum-value-added", "response-property-enum-value-added", "response-header-added"}
+    breaking = {
+        "response-property-removed",
+        "response-property-type-changed",
+        "response-property-enum-value-removed",
+        "request-property-became-required",
+        "new-required-request-property",
+        "response-status-removed",
+        "error-message-changed",
+        "credit-cost-changed",
+    }
+    additions = {
+        "response-property-added",
+        "new-optional-request-property",
+        "response-status-added",
+        "error-message-added",
+        "request-property-enum-value-added",
+        "response-property-enum-value-added",
+        "response-header-added",
+    }
     assert {code for code in breaking if RULES[code][0] != BREAKING} == set()
     assert {code for code in additions if RULES[code][0] != NON_BREAKING} == set()
 
@@ -179,37 +212,76 @@ def test_the_vendor_documenting_the_503_differently_contradicts_the_overlay(tmp_
     new.write_text(edited([(ERROR_RESPONSE_502, ERROR_RESPONSE_502 + own)]), encoding="utf-8")
     result = diff(load_source("bundled"), load_source(str(new)), bundled_overlay(), "overlay")
     (finding,) = result.overlay
-    assert (finding.code, finding.action, finding.target) == ("overlay-contradicts-yaml", 13, f"{POST}.responses['503']")
-    assert finding.detail == ("the vendor now documents `503` itself, differently: "
-                              "description: vendor 'Too many requests.', overlay 'Rate limit exceeded with an upstream service.'")
+    assert (finding.code, finding.action, finding.target) == (
+        "overlay-contradicts-yaml",
+        13,
+        f"{POST}.responses['503']",
+    )
+    assert finding.detail == (
+        "the vendor now documents `503` itself, differently: "
+        "description: vendor 'Too many requests.', overlay 'Rate limit exceeded with an upstream service.'"
+    )
 
 
 def test_the_503_overlap_names_what_the_overlay_still_adds(tmp_path: Path) -> None:
-    result = diff(load_source("bundled"), load_source(str(write_variant(tmp_path, "503 added to the YAML"))), bundled_overlay(), "o")
+    result = diff(
+        load_source("bundled"),
+        load_source(str(write_variant(tmp_path, "503 added to the YAML"))),
+        bundled_overlay(),
+        "o",
+    )
     assert result.overlay[0].detail == (
         "the vendor now documents `503` itself; the same: `description`, `content.application/json.schema`; "
-        "still only in the overlay: `headers`, `content.application/json.examples`")
+        "still only in the overlay: `headers`, `content.application/json.examples`"
+    )
 
 
 def test_a_removed_object_is_one_change_not_one_per_field(tmp_path: Path) -> None:
     new = tmp_path / "new.md"
-    new.write_text(edited([("        aweme_list:\n          type: array\n          items:\n"
-                            "            $ref: '#/components/schemas/TikTokVideoSummary'\n", "")]), encoding="utf-8")
+    new.write_text(
+        edited(
+            [
+                (
+                    "        aweme_list:\n          type: array\n          items:\n"
+                    "            $ref: '#/components/schemas/TikTokVideoSummary'\n",
+                    "",
+                )
+            ]
+        ),
+        encoding="utf-8",
+    )
     result = diff(load_source("bundled"), load_source(str(new)))
-    assert [(c.code, c.where) for c in result.changes] == [("response-property-removed", f"{OP} 200 response body `aweme_list`")]
+    assert [(c.code, c.where) for c in result.changes] == [
+        ("response-property-removed", f"{OP} 200 response body `aweme_list`")
+    ]
 
 
 def test_json_report_has_the_same_classification(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "diff", "bundled", str(write_variant(tmp_path, "credit cost changed")), "--format", "json")
+    code, out, _ = run(
+        capsys, "diff", "bundled", str(write_variant(tmp_path, "credit cost changed")), "--format", "json"
+    )
     report = json.loads(out)
     assert code == 1 and report["exit_code"] == 1
     assert report["result"] == "BREAKING: 1 breaking change, 0 non-breaking changes, 1 overlay finding"
-    assert report["changes"] == [{"code": "credit-cost-changed", "class": "breaking", "title": "credit cost changed",
-                                  "where": "credits per successful request", "old": 10, "new": 20}]
-    assert report["overlay_findings"] == [{
-        "code": "overlay-contradicts-page", "action": 15, "target": "credit cost",
-        "title": "the effective contract disagrees with the new page's prose",
-        "detail": "the effective contract charges 10 credits per call; the page says 20"}]
+    assert report["changes"] == [
+        {
+            "code": "credit-cost-changed",
+            "class": "breaking",
+            "title": "credit cost changed",
+            "where": "credits per successful request",
+            "old": 10,
+            "new": 20,
+        }
+    ]
+    assert report["overlay_findings"] == [
+        {
+            "code": "overlay-contradicts-page",
+            "action": 15,
+            "target": "credit cost",
+            "title": "the effective contract disagrees with the new page's prose",
+            "detail": "the effective contract charges 10 credits per call; the page says 20",
+        }
+    ]
 
 
 def test_no_overlay_skips_the_overlay_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -221,19 +293,33 @@ def test_no_overlay_skips_the_overlay_section(tmp_path: Path, capsys: pytest.Cap
 
 def test_a_bare_yaml_compares_the_yaml_and_says_what_it_could_not(tmp_path: Path) -> None:
     retyped = tmp_path / "vendor.yaml"
-    retyped.write_text((OPENAPI / "vendor.yaml").read_text(encoding="utf-8").replace(
-        "has_more:\n          type: integer", "has_more:\n          type: boolean"), encoding="utf-8")
+    retyped.write_text(
+        (OPENAPI / "vendor.yaml")
+        .read_text(encoding="utf-8")
+        .replace("has_more:\n          type: integer", "has_more:\n          type: boolean"),
+        encoding="utf-8",
+    )
     result = diff(load_source(str(OPENAPI / "vendor.yaml")), load_source(str(retyped)))
-    assert [(c.code, c.old, c.new) for c in result.changes] == [("response-property-type-changed", "integer", "boolean")]
+    assert [(c.code, c.old, c.new) for c in result.changes] == [
+        ("response-property-type-changed", "integer", "boolean")
+    ]
     assert result.notes == ["error messages not compared: OLD documents none (a bare YAML without error examples)"]
 
 
 def status_api(status_schema: dict, required: list[str]) -> dict:
     """A small OpenAPI document whose 200 body is {status, checked_at}: for what the vendor's YAML lacks (a response enum)."""
-    body = {"type": "object", "required": required, "properties": {"status": status_schema, "checked_at": {"type": "string"}}}
+    body = {
+        "type": "object",
+        "required": required,
+        "properties": {"status": status_schema, "checked_at": {"type": "string"}},
+    }
     ok = {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}
-    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "components": {"schemas": {"Status": body}},
-            "paths": {"/status": {"get": {"responses": {"200": ok}}}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "components": {"schemas": {"Status": body}},
+        "paths": {"/status": {"get": {"responses": {"200": ok}}}},
+    }
 
 
 def test_response_enum_nullability_and_presence_are_judged_from_the_client_side() -> None:
@@ -259,14 +345,20 @@ def test_the_html_page_reads_the_same_as_the_markdown_page(tmp_path: Path, capsy
     page = tmp_path / "page.html"
     page.write_text(as_html(PAGE), encoding="utf-8")
     source, bundled = load_source(str(page)), load_source("bundled")
-    assert (source.document, source.messages, source.credit_cost) == (bundled.document, bundled.messages, bundled.credit_cost)
+    assert (source.document, source.messages, source.credit_cost) == (
+        bundled.document,
+        bundled.messages,
+        bundled.credit_cost,
+    )
     code, out, _ = run(capsys, "diff", "bundled", str(page))
     assert code == 0 and "NO CHANGE" in out
 
 
 @pytest.mark.parametrize("name", ["field retyped", "error message reworded", "credit cost changed"])
 def test_html_variants_get_the_same_classification(tmp_path: Path, name: str) -> None:
-    result = diff(load_source("bundled"), load_source(str(write_variant(tmp_path, name, ".html"))), bundled_overlay(), "o")
+    result = diff(
+        load_source("bundled"), load_source(str(write_variant(tmp_path, name, ".html"))), bundled_overlay(), "o"
+    )
     assert [(c.code, c.where, c.old, c.new) for c in result.changes] == VARIANTS[name][1]
 
 
@@ -280,7 +372,13 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path, capsys: pytest.Captur
         ("diff", "bundled", str(tmp_path / "missing.md")): f"{tmp_path / 'missing.md'}: cannot read",
         ("diff", "bundled", str(no_yaml)): f"{no_yaml}: no OpenAPI YAML code block in the page",
         ("diff", str(not_openapi), "bundled"): "only OpenAPI 3.x documents are supported",
-        ("diff", "bundled", "bundled", "--overlay", str(OPENAPI / "vendor.yaml")): "not an OpenAPI Overlay 1.x document",
+        (
+            "diff",
+            "bundled",
+            "bundled",
+            "--overlay",
+            str(OPENAPI / "vendor.yaml"),
+        ): "not an OpenAPI Overlay 1.x document",
     }
     for argv, message in cases.items():
         code, out, err = run(capsys, *argv)
@@ -317,7 +415,9 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
 
 
-def test_update_round_trips_the_bundled_page_to_no_change(contract_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_round_trips_the_bundled_page_to_no_change(
+    contract_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(contract_dir)
     code, out, err = run(capsys, "update", str(OPENAPI / "vendor-page.md"), "--dir", str(contract_dir), "--write")
     assert code == 0
@@ -326,7 +426,9 @@ def test_update_round_trips_the_bundled_page_to_no_change(contract_dir: Path, ca
     assert f"wrote {contract_dir / 'vendor-page.md'} and {contract_dir / 'vendor.yaml'}" in err
 
 
-def test_update_without_write_changes_nothing(tmp_path: Path, contract_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_without_write_changes_nothing(
+    tmp_path: Path, contract_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(contract_dir)
     code, out, err = run(capsys, "update", str(write_variant(tmp_path, "field retyped")), "--dir", str(contract_dir))
     assert code == 1 and "`response-property-type-changed`" in out
@@ -346,19 +448,28 @@ def test_update_write_replaces_the_page_and_the_yaml_and_leaves_the_overlay(
     assert (contract_dir / "prose.overlay.yaml").read_bytes() == overlay
     # The mock serves the new YAML with the old overlay: the new field is part of the contract.
     contract = load_contract(contract_dir / "vendor.yaml", contract_dir / "prose.overlay.yaml")
-    assert contract.document["components"]["schemas"]["TikTokProfileVideosRequest"]["properties"]["region"] == {"type": "string"}
+    assert contract.document["components"]["schemas"]["TikTokProfileVideosRequest"]["properties"]["region"] == {
+        "type": "string"
+    }
 
 
 def test_update_writes_even_when_breaking_and_reports_what_no_longer_applies(
     tmp_path: Path, contract_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "update", str(write_variant(tmp_path, "status removed")), "--dir", str(contract_dir), "--write")
+    code, out, _ = run(
+        capsys, "update", str(write_variant(tmp_path, "status removed")), "--dir", str(contract_dir), "--write"
+    )
     assert code == 1
-    assert "| 10 | `$.paths['/api/v1/get-tiktok-profile-videos'].post.responses['404']` | `overlay-target-missing`: selects nothing in NEW |" in out
+    assert (
+        "| 10 | `$.paths['/api/v1/get-tiktok-profile-videos'].post.responses['404']` | `overlay-target-missing`: selects nothing in NEW |"
+        in out
+    )
     assert b"'404'" not in (contract_dir / "vendor.yaml").read_bytes()
 
 
-def test_update_refuses_what_it_cannot_keep_verbatim(tmp_path: Path, contract_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_refuses_what_it_cannot_keep_verbatim(
+    tmp_path: Path, contract_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(contract_dir)
     html = write_variant(tmp_path, "field retyped", ".html")
     for argv, message in {
@@ -412,10 +523,13 @@ def test_gitlab_docs_drift_job_runs_on_schedules_only_and_keeps_the_report() -> 
 README_EXAMPLE = ["field retyped", "error message reworded", "503 added to the YAML", "new optional request field"]
 
 
-def test_the_readme_shows_the_report_the_tool_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_readme_shows_the_report_the_tool_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
-    Path("vendor-page-new.md").write_text(edited([e for name in README_EXAMPLE for e in VARIANTS[name][0]]), encoding="utf-8")
+    Path("vendor-page-new.md").write_text(
+        edited([e for name in README_EXAMPLE for e in VARIANTS[name][0]]), encoding="utf-8"
+    )
     code, out, _ = run(capsys, "diff", "bundled", "vendor-page-new.md")
     assert code == 1
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
