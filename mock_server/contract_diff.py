@@ -38,6 +38,7 @@ RULES: dict[str, tuple[str, str]] = {
     "response-status-removed": (BREAKING, "response status removed"),
     "response-property-removed": (BREAKING, "response field removed"),
     "response-property-type-changed": (BREAKING, "response field retyped"),
+    "request-property-no-longer-nullable": (BREAKING, "request field may no longer be null"),
     "response-property-became-nullable": (BREAKING, "response field may now be null"),
     "response-property-became-optional": (BREAKING, "response field no longer always present"),
     "response-property-enum-value-removed": (BREAKING, "response enum value removed"),
@@ -55,6 +56,9 @@ RULES: dict[str, tuple[str, str]] = {
     "response-property-added": (NON_BREAKING, "response field added"),
     "response-property-became-required": (NON_BREAKING, "response field now always present"),
     "response-property-no-longer-nullable": (NON_BREAKING, "response field no longer null"),
+    "response-property-type-narrowed": (NON_BREAKING, "response field narrowed to fewer types"),
+    "request-property-type-widened": (NON_BREAKING, "request field accepts more types"),
+    "request-property-became-nullable": (NON_BREAKING, "request field may now be null"),
     "response-property-enum-value-added": (NON_BREAKING, "response enum value added"),
     "response-header-added": (NON_BREAKING, "response header added"),
     "error-message-added": (NON_BREAKING, "documented error message added"),
@@ -190,11 +194,11 @@ class Field:
     required: bool
 
 
-ROOT = "(body)"
+BODY = "(body)"  # the path of the body itself
 
 
 def fields(
-    document: dict[str, Any], schema: Any, path: str = ROOT, required: bool = True, refs: frozenset[str] = frozenset()
+    document: dict[str, Any], schema: Any, path: str = BODY, required: bool = True, refs: frozenset[str] = frozenset()
 ) -> dict[str, Field]:
     """Every field of a schema by path (`aweme_list[].desc`), `$ref`s followed, recursion cut."""
     if not isinstance(schema, dict):
@@ -220,12 +224,12 @@ def fields(
     enum = tuple(node["enum"]) if isinstance(node.get("enum"), list) else None
     out = {path: Field(kind, nullable, enum, required)}
     required_names = set(node["required"]) if isinstance(node.get("required"), list) else set()
-    prefix = "" if path == ROOT else f"{path}."
+    prefix = "" if path == BODY else f"{path}."
     properties = node.get("properties")
     for name, sub in (properties if isinstance(properties, dict) else {}).items():
         out.update(fields(document, sub, f"{prefix}{name}", name in required_names, frozenset(seen)))
     if isinstance(node.get("items"), dict):
-        out.update(fields(document, node["items"], f"{'' if path == ROOT else path}[]", True, frozenset(seen)))
+        out.update(fields(document, node["items"], f"{'' if path == BODY else path}[]", True, frozenset(seen)))
     return out
 
 
@@ -259,11 +263,14 @@ def _diff_fields(direction: str, where: str, old: dict[str, Field], new: dict[st
     for path in (p for p in old if p in new):
         before, after = old[path], new[path]
         if before.type != after.type:
-            changes.append(Change(f"{direction}-property-type-changed", _at(where, path), before.type, after.type))
-        if direction == "response" and before.nullable != after.nullable:
-            code = "response-property-became-nullable" if after.nullable else "response-property-no-longer-nullable"
+            # A client sends the old types: the new ones must accept them. It reads the new: the old must cover them.
+            wider = _accepts(after.type, before.type) if direction == "request" else _accepts(before.type, after.type)
+            kind = ("widened" if direction == "request" else "narrowed") if wider else "changed"
+            changes.append(Change(f"{direction}-property-type-{kind}", _at(where, path), before.type, after.type))
+        if before.nullable != after.nullable:
+            code = f"{direction}-property-became-nullable" if after.nullable else f"{direction}-property-no-longer-nullable"
             changes.append(Change(code, _at(where, path)))
-        if before.required != after.required and path != ROOT:
+        if before.required != after.required and path != BODY:
             became = "required" if after.required else "optional"
             changes.append(Change(f"{direction}-property-became-{became}", _at(where, path)))
         if before.enum is not None and after.enum is not None:
@@ -276,18 +283,28 @@ def _diff_fields(direction: str, where: str, old: dict[str, Field], new: dict[st
     return changes
 
 
+def _accepts(wide: str, narrow: str) -> bool:
+    """Every value of type `narrow` is a value of type `wide` ("integer|string" accepts "string"; "number" accepts "integer")."""
+    if not wide:  # no type: anything
+        return True
+    if not narrow or "(" in wide or "(" in narrow:  # from anything to a type, or a format changed: a change
+        return False
+    accepted = set(wide.split("|"))
+    return all(t in accepted or (t == "integer" and "number" in accepted) for t in narrow.split("|") if t)
+
+
 def _topmost(paths: Iterable[str]) -> list[str]:
     """Paths whose parent is not also in the list: a removed object is one change, not one per field."""
     chosen = set(paths)
-    if ROOT in chosen:
-        return [ROOT]
+    if BODY in chosen:
+        return [BODY]
     return sorted(
         p for p in chosen if not any(p.startswith(q + ".") or p.startswith(q + "[]") for q in chosen if q != p)
     )
 
 
 def _at(where: str, path: str) -> str:
-    return where if path == ROOT else f"{where} `{path}`"
+    return where if path == BODY else f"{where} `{path}`"
 
 
 # --- the prose ------------------------------------------------------------------------------------

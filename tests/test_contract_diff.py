@@ -340,6 +340,30 @@ def test_response_enum_nullability_and_presence_are_judged_from_the_client_side(
     ]
 
 
+@pytest.mark.parametrize(
+    ("direction_schema", "before", "after", "code", "kind"),
+    [
+        ("request", "string", ["string", "integer"], "request-property-type-widened", NON_BREAKING),
+        ("request", "number", "integer", "request-property-type-changed", BREAKING),
+        ("response", ["string", "integer"], "string", "response-property-type-narrowed", NON_BREAKING),
+        ("response", "integer", "number", "response-property-type-changed", BREAKING),
+        ("response", "integer", ["integer", "null"], "response-property-became-nullable", BREAKING),
+    ],
+)
+def test_a_type_change_is_breaking_unless_it_widens_what_is_sent_or_narrows_what_is_read(
+    direction_schema: str, before: object, after: object, code: str, kind: str
+) -> None:
+    def document(field_type: object) -> dict:
+        schema = {"type": "object", "properties": {"n": {"type": field_type}}}
+        media = {"content": {"application/json": {"schema": schema}}}
+        operation = {"requestBody": media, "responses": {"200": {"description": "ok"}}}
+        if direction_schema == "response":
+            operation = {"responses": {"200": {"description": "ok", **media}}}
+        return {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {"/n": {"post": operation}}}
+
+    assert [(c.code, c.kind) for c in diff_documents(document(before), document(after))] == [(code, kind)]
+
+
 # --- the page as HTML -----------------------------------------------------------------------------
 def test_the_html_page_reads_the_same_as_the_markdown_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     page = tmp_path / "page.html"
