@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mock_server.contract import ContractError, bundled_path, read_yaml
-from mock_server.contract_diff import diff
-from mock_server.contract_diff_report import as_json, exit_code, markdown
+from mock_server.contract_diff import Diff, diff
+from mock_server.contract_diff_report import as_json, exit_code, markdown, plural
 from mock_server.vendor_page import BUNDLED, load_source
 
 
@@ -70,13 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     old, new = load_source(args.old), load_source(args.new)
-    overlay_path = (
-        None
-        if args.no_overlay
-        else Path(args.diff_overlay)
-        if args.diff_overlay
-        else bundled_path("prose.overlay.yaml")
-    )
+    overlay_path: Path | None = None
+    if not args.no_overlay:
+        overlay_path = Path(args.diff_overlay) if args.diff_overlay else bundled_path("prose.overlay.yaml")
     result = diff(old, new, *_overlay(overlay_path, args.diff_overlay))
     _print(result, args.report_format)
     return exit_code(result)
@@ -104,7 +100,7 @@ def run_update(args: argparse.Namespace) -> int:
         _replace(yaml_path, new.yaml_text)
         print(
             f"dumpling-mock: wrote {page_path} and {yaml_path}; {overlay_path} is left as it is"
-            f" ({len(result.overlay)} action(s) to review above)",
+            f" ({plural(len(result.overlay), 'overlay finding')} above)",
             file=sys.stderr,
         )
     else:
@@ -121,7 +117,7 @@ def _overlay(path: Path | None, label: str | None) -> tuple[dict[str, Any] | Non
     return document, label or "openapi/prose.overlay.yaml"
 
 
-def _print(result: Any, report_format: str) -> None:
+def _print(result: Diff, report_format: str) -> None:
     if report_format == "json":
         sys.stdout.buffer.write(as_json(result))
         sys.stdout.flush()

@@ -85,7 +85,8 @@ def load_source(spec: str) -> Source:
         messages = {s: tuple(m) for s, m in contract.error_messages.items()} or None
         costs = {op.credit_cost for op in contract.operations if "x-credit-cost" in op.raw}
         return Source(spec, kind, text, text, document, messages, costs.pop() if len(costs) == 1 else None)
-    markdown = html_to_markdown(text) if kind == "html page" else text
+    lines = re.sub(r"\r\n?", "\n", text)  # read with LF line ends; the page itself is kept as it came
+    markdown = html_to_markdown(lines) if kind == "html page" else lines
     yaml_text = page_yaml(markdown)
     if yaml_text is None:
         raise PageError(f"{spec}: no OpenAPI YAML code block in the page (the vendor serves it in the page's .md form)")

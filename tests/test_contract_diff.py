@@ -378,6 +378,14 @@ def test_the_html_page_reads_the_same_as_the_markdown_page(tmp_path: Path, capsy
     assert code == 0 and "NO CHANGE" in out
 
 
+def test_a_page_saved_with_crlf_line_ends_reads_the_same(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_bytes(PAGE.replace("\n", "\r\n").encode("utf-8"))
+    source, bundled = load_source(str(page)), load_source("bundled")
+    assert (source.document, source.messages, source.credit_cost) == (bundled.document, bundled.messages, bundled.credit_cost)
+    assert source.text == PAGE.replace("\n", "\r\n")  # kept as it came, for `update --write`
+
+
 @pytest.mark.parametrize("name", ["field retyped", "error message reworded", "credit cost changed"])
 def test_html_variants_get_the_same_classification(tmp_path: Path, name: str) -> None:
     result = diff(
