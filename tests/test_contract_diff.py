@@ -533,6 +533,8 @@ def test_github_docs_drift_workflow_downloads_the_page_and_fails_on_breaking_cha
     assert "python -m pip install ." in script
     assert re.search(r"dumpling-mock contract diff bundled vendor-page\.md", script)
     assert "set -o pipefail" in script, "the diff's exit code, not tee's, decides the step"
+    summary = [s for s in steps if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
+    assert summary and "always()" in str(summary[0]["if"]) and "docs-drift-report.md" in summary[0]["run"]
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
     assert uploads and "always()" in str(uploads[0]["if"]) and "docs-drift-report.md" in uploads[0]["with"]["path"]
 
