@@ -13,8 +13,7 @@ import orjson
 from mock_server.contract_diff import BREAKING, NON_BREAKING, RULES, Change, Diff
 
 NO_BREAKING = 0
-HAS_BREAKING = 1
-USAGE = 2
+HAS_BREAKING = 1  # a usage error is 2, as for every dumpling-mock command (cli.main)
 
 SECTIONS = {
     BREAKING: ("Breaking changes", "a client written against OLD can fail against NEW; fails the run (exit code 1)"),
