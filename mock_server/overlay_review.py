@@ -42,38 +42,43 @@ class OverlayFinding:
 
 
 def overlay_findings(old: Source, new: Source, overlay: dict[str, Any]) -> list[OverlayFinding]:
-    """The actions of an overlay written against OLD, read against NEW (and NEW's prose, for a page)."""
+    """The actions of an overlay written against OLD, read against NEW (and NEW's prose, for a page).
+
+    Actions apply in order, so each is read against OLD and NEW with the actions before it applied
+    to both: what NEW has there and OLD lacks, the vendor added.
+    """
     findings: list[OverlayFinding] = []
     actions = [a for a in overlay.get("actions") or [] if isinstance(a, dict)]
-    applicable: list[dict[str, Any]] = []
-    writes: list[tuple[int, str, Any, list[tuple[Any, Any]]]] = []  # (action, target, update, [(NEW value, OLD value)])
+    old_doc, new_doc = old.document, new.document
+    writes: list[tuple[int, str, Any, Any, Any]] = []  # (action, target, update, NEW value, OLD value)
     for number, action in enumerate(actions, start=1):
         target = str(action.get("target", ""))
         try:
-            new_matches = select(new.document, target)
-            old_matches = {str(m.full_path): m.value for m in select(old.document, target)}
+            new_matches = select(new_doc, target)
+            old_matches = {str(m.full_path): m.value for m in select(old_doc, target)}
+            new_doc = _apply(new_doc, action) if new_matches else new_doc
         except OverlayError as exc:
             findings.append(OverlayFinding("overlay-target-missing", number, target, str(exc)))
             continue
         if not new_matches:
             findings.append(OverlayFinding("overlay-target-missing", number, target, "selects nothing in NEW"))
             continue
-        applicable.append(action)
         if "update" in action:
-            writes.append(
-                (number, target, action["update"], [(m.value, old_matches.get(str(m.full_path))) for m in new_matches])
-            )
-    try:
-        effective = apply_overlay(new.document, {**overlay, "actions": applicable})
-    except OverlayError as exc:  # e.g. an update whose target is now a scalar
-        return findings + [
-            OverlayFinding("overlay-target-missing", 0, "$", f"the overlay does not apply to NEW: {exc}")
-        ]
-    for number, target, update, matches in writes:
-        for now, before in matches:  # `$ref`s resolved in the effective document: the overlay adds some targets
-            findings += _compare_update(number, target, update, now, before, effective)
-    findings += _effective_against_page(effective, new, actions)
+            writes += [
+                (number, target, action["update"], m.value, old_matches.get(str(m.full_path))) for m in new_matches
+            ]
+        try:
+            old_doc = _apply(old_doc, action)
+        except OverlayError:
+            pass  # an action OLD did not take either: nothing to compare it with
+    for number, target, update, now, before in writes:  # `$ref`s resolved once every action applied
+        findings += _compare_update(number, target, update, now, before, new_doc)
+    findings += _effective_against_page(new_doc, new, actions)
     return sorted(findings, key=lambda f: f.action or len(actions) + 1)  # by action, a person edits them in order
+
+
+def _apply(document: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
+    return apply_overlay(document, {"overlay": "1.0.0", "actions": [action]})
 
 
 def _compare_update(

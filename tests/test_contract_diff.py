@@ -256,6 +256,17 @@ def test_a_removed_object_is_one_change_not_one_per_field(tmp_path: Path) -> Non
     ]
 
 
+def test_an_action_may_target_what_an_earlier_action_added() -> None:
+    """Actions apply in order: the second selects what the first adds, in OLD and NEW alike."""
+    overlay = {"overlay": "1.0.0", "info": {"title": "t", "version": "1"}, "actions": [
+        {"target": "$.components", "update": {"headers": {"X-Trace": {"schema": {"type": "string"}}}}},
+        {"target": "$.components.headers['X-Trace']", "update": {"description": "A trace id."}},
+        {"target": "$.components.headers['X-Gone']", "update": {"description": "Nothing here."}},
+    ]}
+    result = diff(load_source("bundled"), load_source("bundled"), overlay, "overlay")
+    assert [(f.code, f.action, f.detail) for f in result.overlay] == [("overlay-target-missing", 3, "selects nothing in NEW")]
+
+
 def test_json_report_has_the_same_classification(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys, "diff", "bundled", str(write_variant(tmp_path, "credit cost changed")), "--format", "json"
