@@ -1,7 +1,8 @@
 """`dumpling-mock` (also `python -m mock_server`).
 
     dumpling-mock serve [--host H] [--port P] [--seed N] [--config FILE] [--api-key KEY[:CREDITS]]...
-    dumpling-mock contract [--format yaml|json]    print the effective contract
+    dumpling-mock contract [show] [--format yaml|json]    print the effective contract
+    dumpling-mock contract diff OLD NEW / update PAGE [--write]   vendor page changes (contract_commands.py)
     dumpling-mock verify-client [--inject ...] -- COMMAND ...   check a client's requests (verify_client.py)
     dumpling-mock proxy --upstream URL [--host H] [--port P]    validating reverse proxy (forward.py)
 
@@ -23,7 +24,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from mock_server import __version__, logs, verify_client
+from mock_server import __version__, contract_commands, logs, verify_client
 from mock_server.contract import ContractError
 from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import StateError
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     contract.add_argument("--format", choices=("yaml", "json"), default="yaml")
     contract.add_argument("--contract", help="vendor OpenAPI YAML (default: bundled)")
     contract.add_argument("--overlay", help="OpenAPI Overlay (default: bundled)")
+    contract_commands.add_subcommands(contract)
     return parser
 
 
@@ -171,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             flags = {k: v for k, v in vars(args).items() if k != "command"}
             return serve(resolve(flags, os.environ))
         if args.command == "contract":
-            return print_contract(args)
+            return contract_commands.run(args) if args.contract_command in ("diff", "update") else print_contract(args)
         if args.command == "verify-client":
             return verify_client.main(args)
         if args.command == "proxy":
