@@ -36,7 +36,7 @@ SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` han
 def build_context(settings: Settings) -> Context:
     tiktok.page(tiktok.Profile(0, "warm-up", 1), None)  # build Faker now, not on the first request
     contract = load_contract(settings.contract, settings.overlay)
-    store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit)
+    store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit, settings.journal_max_bytes)
     return Context(settings, contract, ContractValidator(contract), store, random.Random(settings.seed))
 
 

@@ -39,6 +39,7 @@ SERVE_FLAGS = (
     ("--workers", "uvicorn worker processes sharing one ledger (default 1)"),
     ("--admin-token", "open the admin API beyond loopback, to requests with X-Admin-Token: TOKEN"),
     ("--journal-limit", "request journal entries kept (default 10000)"),
+    ("--journal-max-bytes", "request journal's total size, e.g. 32MB (default; KB/MB/GB are powers of 1024)"),
     ("--max-body-bytes", "largest request body accepted (default 65536)"),
     ("--client-timeout", "seconds a client has to send its request headers, and again its body (default 10)"),
     ("--page-size", "videos per page (default 10)"),
@@ -47,7 +48,7 @@ SERVE_FLAGS = (
 )
 
 
-PROXY_FLAGS = {"--host", "--port", "--config", "--log-level", "--admin-token", "--journal-limit", "--max-body-bytes", "--client-timeout", "--contract", "--overlay"}
+PROXY_FLAGS = {"--host", "--port", "--config", "--log-level", "--admin-token", "--journal-limit", "--journal-max-bytes", "--max-body-bytes", "--client-timeout", "--contract", "--overlay"}
 
 
 def _parser() -> argparse.ArgumentParser:
