@@ -22,10 +22,9 @@ from mock_server.settings import ApiKey, RateLimit, Settings
 
 
 JOURNAL_MAX_BYTES = Settings.journal_max_bytes  # the journal's total size (serialized entries), `--journal-max-bytes`
-# The admin API's bounds (openapi/admin.yaml says the same): what SQLite's 64-bit integers and the
-# memory store both hold, so both stores accept and refuse the same values.
-MAX_CREDITS = 10**15
-MAX_FAULT_COUNT = 10**9
+# The largest journal id (SQLite's 64-bit integer), the bound of `since` in openapi/admin.yaml. The
+# admin API validates credits and fault counts against admin.yaml's bounds too, before either store
+# sees them, so both stores accept and refuse the same values.
 MAX_JOURNAL_ID = 2**63 - 1
 
 
