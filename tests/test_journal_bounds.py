@@ -13,7 +13,7 @@ import pytest
 from mock_server.settings import ApiKey, RateLimit, SettingsError, resolve
 from mock_server.state import Store, open_store
 
-KEY = "sk_journal_bytes_0123456789"
+KEY = "sk_test_journal_bytes"
 CAP = 256 * 1024
 HANDLE_BYTES = 60_000  # the 60 KB handles
 
