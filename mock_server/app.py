@@ -26,6 +26,7 @@ from mock_server.context import Context
 from mock_server.data import tiktok
 from mock_server.contract import load_contract
 from mock_server.routes import Respond, mock_respond, operation_routes
+from mock_server.serving import exit_with_parent
 from mock_server.settings import Settings
 from mock_server.state import open_store
 from mock_server.validator import ContractValidator
@@ -94,6 +95,7 @@ def create_app_from_env() -> FastAPI:
     """uvicorn factory for `--workers N`: each worker rebuilds the app from the parent's settings."""
     from mock_server.cli import settings_from_json
 
+    exit_with_parent()  # a worker never outlives the `serve` process that started it
     settings = settings_from_json(os.environ[SETTINGS_ENV])
     logs.configure(settings.log_level)
     app = create_app(settings)

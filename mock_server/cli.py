@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from mock_server import __version__, logs, verify_client
+from mock_server import __version__, logs, serving, verify_client
 from mock_server.contract import ContractError
 from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import StateError
@@ -96,12 +96,19 @@ def serve(settings: Settings) -> int:
     if settings.upstream and settings.workers > 1:
         raise SettingsError("--workers: proxy mode (an upstream is set) runs one worker")
     log_config = logs.configure(settings.log_level)
+    scratch: str | None = None
     if settings.workers > 1 and settings.state is None:
         scratch = tempfile.mkdtemp(prefix="dumpling-mock-")
         atexit.register(shutil.rmtree, scratch, True)
         settings = dataclasses.replace(settings, state=Path(scratch) / "state.sqlite3")
     ctx = build_context(settings)  # fails fast, in one line, on a bad contract or state file
-    _banner(settings)
+    sock = serving.bind(settings.host, settings.port)  # before any banner: a port in use prints no curl
+    settings = dataclasses.replace(settings, port=sock.getsockname()[1])  # --port 0: the port bound
+
+    def ready() -> None:
+        _banner(settings)
+        logs.event("ready", url=f"http://{settings.host}:{settings.port}", workers=settings.workers, pid=os.getpid())
+
     common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
@@ -116,12 +123,15 @@ def serve(settings: Settings) -> int:
     if settings.workers == 1:
         app = create_app(ctx=ctx, responder=_responder(settings))
         freeze_startup_objects()
-        uvicorn.run(app, **common)
-    else:
-        ctx.store.close()
-        os.environ[SETTINGS_ENV] = settings_to_json(settings)
-        uvicorn.run("mock_server.app:create_app_from_env", factory=True, workers=settings.workers, **common)
-    return 0
+        return serving.run_one(uvicorn.Config(app, **common), sock, ready)
+    ctx.store.close()
+    os.environ[SETTINGS_ENV] = settings_to_json(settings)
+    config = uvicorn.Config("mock_server.app:create_app_from_env", factory=True, workers=settings.workers, **common)
+    code, stopped_by = serving.run_workers(config, sock, ready)
+    if scratch:
+        shutil.rmtree(scratch, True)  # now: a signal re-raised below ends the process without atexit
+    serving.reraise(stopped_by)
+    return code
 
 
 def _responder(settings: Settings) -> Any:
@@ -181,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ContractError, StateError) as exc:
         print(f"dumpling-mock: error: {exc}", file=sys.stderr)
         return 2
+    except serving.CannotListen as exc:
+        print(f"dumpling-mock: error: {exc}", file=sys.stderr)
+        return serving.EXIT_CANNOT_LISTEN
     except KeyboardInterrupt:
         return 130
     return 2
