@@ -143,3 +143,14 @@ def test_workers_exit_when_their_parent_is_killed() -> None:
         for pid in workers:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_sigint_exits_130() -> None:
+    serve = Serve("--port", "0")
+    try:
+        serve.wait_for(BANNER)
+        serve.proc.send_signal(signal.SIGINT)
+        code = serve.proc.wait(timeout=30)
+    finally:
+        serve.stop()
+    assert code == 130
