@@ -50,14 +50,18 @@ class _Refused(Exception):
 
 
 class _Cycle(RequestResponseCycle):
-    """uvicorn's request/response cycle; a response that starts before the request's body has
-    fully arrived says `Connection: close`, and the protocol then closes lingering."""
+    """uvicorn's request/response cycle, except that a response that starts before the request's
+    body has fully arrived says `Connection: close`, and the protocol closes lingering once it is
+    sent. (Swapping the class back once the body is complete made keep-alive requests ~2x slower.)"""
+
+    closes_early = False
 
     async def send(self, message: Any) -> None:
         if self.more_body and not self.response_started and message["type"] == "http.response.start":
             message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
             await super().send(message)
             self.keep_alive = True  # not closed abruptly by uvicorn: on_response_complete lingers
+            self.closes_early = True
             return
         await super().send(message)
 
@@ -130,7 +134,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         cycle = self.cycle
-        if cycle is not None and cycle.response_complete and cycle.more_body and not self.transport.is_closing():
+        early = cycle is not None and cycle.response_complete and (cycle.more_body or getattr(cycle, "closes_early", False))
+        if early and not self.transport.is_closing():
             self.server_state.total_requests += 1
             self._linger()  # answered before its body arrived: what follows is that body, not a request
             return
