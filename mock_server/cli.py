@@ -41,7 +41,7 @@ SERVE_FLAGS = (
     ("--journal-limit", "request journal entries kept (default 10000)"),
     ("--journal-max-bytes", "request journal's total size, e.g. 32MB (default; KB/MB/GB are powers of 1024)"),
     ("--max-body-bytes", "largest request body accepted (default 65536)"),
-    ("--client-timeout", "seconds a client has to send its request headers, and again its body (default 10)"),
+    ("--client-timeout", "seconds a client has to send its request headers, and again its body (API and admin; default 10)"),
     ("--page-size", "videos per page (default 10)"),
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
