@@ -91,6 +91,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._refusal: tuple[int, str] | None = None
         self._held = b""  # received, not yet parsed: the pipelined queue is full
+        self._paused_for_held = False
         self._linger_timer: asyncio.TimerHandle | None = None
 
     # --- the deadline: armed while waiting for headers, disarmed when they are complete ------------
@@ -181,10 +182,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 return
             self._parse(held[offset : offset + FEED_BYTES])
             offset += FEED_BYTES
+        if self.transport.is_closing() or self._linger_timer is not None:
+            self._held = b""  # refused meanwhile: the rest is discarded, not held
+            return
         self._held = held[offset:]
         if self._held:
             self.flow.pause_reading()
-        elif not self.pipeline:
+            self._paused_for_held = True
+        elif self._paused_for_held:  # uvicorn's own pauses (a large body) stay as they are
+            self._paused_for_held = False
             self.flow.resume_reading()
 
     def _parse(self, data: bytes) -> None:

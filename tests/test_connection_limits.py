@@ -119,3 +119,16 @@ def test_an_unfinished_body_is_answered_at_the_client_timeout_and_the_connection
     assert status == b"HTTP/1.1 400 Bad Request"
     assert f"not received within {TIMEOUT_S:g} s".encode() in rest or b"Invalid JSON in request body" in rest
     assert TIMEOUT_S - 0.2 <= elapsed < TIMEOUT_S + 1.0, elapsed  # not twice the timeout
+
+
+def test_a_pipelining_client_that_reads_gets_every_answer_in_order(mock: LiveMock) -> None:
+    body = b'{"handle": "videos-2"}'
+    post = post_head(len(body)) + body
+    health = b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    requests = [post if i % 3 == 0 else health for i in range(120)]  # far past the queue of 16
+    with socket.create_connection(("127.0.0.1", mock.port)) as sock:
+        sock.sendall(b"".join(requests) + b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data, _ = read_until_eof(sock, 20)
+    assert data.count(b"HTTP/1.1 ") == data.count(b"HTTP/1.1 200 OK\r\n") == 121
+    answers = [b"aweme_list" if b'"aweme_list"' in part else b"ok" for part in data.split(b"HTTP/1.1 200 OK\r\n")[1:]]
+    assert answers == [b"aweme_list" if i % 3 == 0 else b"ok" for i in range(120)] + [b"ok"]  # in order
