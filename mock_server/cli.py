@@ -6,7 +6,8 @@
     dumpling-mock proxy --upstream URL [--host H] [--port P]    validating reverse proxy (forward.py)
 
 Every flag has a DUMPLING_MOCK_* environment twin and a config-file key (README: "Settings").
-A bad value ends the command with one line on stderr and exit code 2.
+A bad value ends the command with one line on stderr and exit code 2; an address that cannot be
+listened on (a port in use), with one line and exit code 3 (serving.py: the other exit codes).
 """
 
 from __future__ import annotations
