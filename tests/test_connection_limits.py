@@ -118,7 +118,7 @@ def test_an_unfinished_body_is_answered_at_the_client_timeout_and_the_connection
     status, _, rest = data.partition(b"\r\n")
     assert status == b"HTTP/1.1 400 Bad Request"
     assert f"not received within {TIMEOUT_S:g} s".encode() in rest or b"Invalid JSON in request body" in rest
-    assert TIMEOUT_S - 0.2 <= elapsed < TIMEOUT_S + 1.0, elapsed  # not twice the timeout
+    assert TIMEOUT_S - 0.2 <= elapsed < TIMEOUT_S * 1.75, elapsed  # not twice the timeout
 
 
 def test_a_pipelining_client_that_reads_gets_every_answer_in_order(mock: LiveMock) -> None:
