@@ -3,11 +3,12 @@ validated by the same validator as the vendor contract."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 from typing import Any, Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -16,7 +17,7 @@ from mock_server.context import Context
 from mock_server.contract import Contract, bundled_path, load_contract
 from mock_server.request_checks import BadJson, load_json
 from mock_server.settings import DEFAULT_CREDITS, ApiKey
-from mock_server.state import KEY_FIELDS
+from mock_server.state import KEY_FIELDS, MAX_JOURNAL_ID
 from mock_server.validator import ContractValidator
 
 Handler = Callable[[Request, Any], Awaitable[Any]]
@@ -75,8 +76,8 @@ def admin_routes(ctx: Context) -> list[Route]:
             limit = int(request.query_params.get("limit", 100))
         except ValueError:
             return _error(400, "since and limit must be whole numbers")
-        if since < 0 or not 1 <= limit <= 10_000:
-            return _error(400, "since must be >= 0 and limit from 1 to 10000")
+        if not 0 <= since <= MAX_JOURNAL_ID or not 1 <= limit <= 10_000:  # admin.yaml's bounds
+            return _error(400, f"since must be from 0 to {MAX_JOURNAL_ID} and limit from 1 to 10000")
         return {"requests": store.journal(since, limit)}
 
     async def clear_requests(request: Request, body: Any) -> Any:
@@ -122,7 +123,12 @@ def admin_routes(ctx: Context) -> list[Route]:
             body: Any = None
             if op.request_schema is not None:
                 try:
-                    body = load_json(await request.body())
+                    async with asyncio.timeout(ctx.settings.client_timeout):  # as for API bodies
+                        raw = await request.body()
+                except (TimeoutError, ClientDisconnect):
+                    return _error(400, f"body not received within {ctx.settings.client_timeout:g} s")
+                try:
+                    body = load_json(raw)
                 except BadJson as exc:
                     return _error(400, f"body must be a JSON object ({exc})")
                 problems = validator.request_body(op, body)

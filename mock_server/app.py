@@ -30,6 +30,7 @@ from mock_server.cors import CorsOutsideAdmin, exposed_headers
 from mock_server.front import front_routes
 from mock_server.response_checks import header_value
 from mock_server.routes import Respond, mock_respond, operation_routes
+from mock_server.serving import exit_with_parent
 from mock_server.settings import Settings
 from mock_server.state import open_store
 from mock_server.validator import ContractValidator
@@ -40,7 +41,7 @@ SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` han
 def build_context(settings: Settings) -> Context:
     tiktok.page(tiktok.Profile(0, "warm-up", 1), None)  # build Faker now, not on the first request
     contract = load_contract(settings.contract, settings.overlay, settings.validation)
-    store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit)
+    store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit, settings.journal_max_bytes)
     return Context(settings, contract, ContractValidator(contract), store, random.Random(settings.seed))
 
 
@@ -108,6 +109,7 @@ def create_app_from_env() -> FastAPI:
     """uvicorn factory for `--workers N`: each worker rebuilds the app from the parent's settings."""
     from mock_server.cli import settings_from_json
 
+    exit_with_parent()  # a worker never outlives the `serve` process that started it
     settings = settings_from_json(os.environ[SETTINGS_ENV])
     logs.configure(settings.log_level)
     app = create_app(settings)

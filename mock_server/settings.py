@@ -64,6 +64,7 @@ class Settings:
     workers: int = 1
     admin_token: str | None = None
     journal_limit: int = 10_000
+    journal_max_bytes: int = 32 * 1024 * 1024  # the journal's total size, whatever its entry count
     max_body_bytes: int = 64 * 1024
     client_timeout: float = 10.0  # seconds a client has to send its headers, and again its body
     page_size: int = 10
@@ -140,6 +141,24 @@ def _seconds(low: float, high: float) -> Callable[[Any], float]:
         if isinstance(value, bool) or not re.fullmatch(r"\d{1,6}(\.\d{1,3})?", text) or not low <= float(text) <= high:
             raise ValueError(f"must be a number of seconds from {low:g} to {high:g}")
         return float(text)
+
+    return parse
+
+
+SIZE_UNITS = {"": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+
+
+def _bytes(low: int, high: int) -> Callable[[Any], int]:
+    """A size: plain bytes, or with a unit, powers of 1024 as nginx reads them (64MB = 64MiB)."""
+
+    def parse(value: Any) -> int:
+        match = re.fullmatch(r"\s*(\d{1,12})\s*([a-z]*)\s*", str(value).lower())
+        if isinstance(value, bool) or not match or match.group(2) not in SIZE_UNITS:
+            raise ValueError(f"must be a size in bytes, optionally with KB, MB or GB (from {low} to {high})")
+        number = int(match.group(1)) * SIZE_UNITS[match.group(2)]
+        if not low <= number <= high:
+            raise ValueError(f"must be a size from {low} to {high} bytes")
+        return number
 
     return parse
 
@@ -227,6 +246,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "workers": _int(1, 64),
     "admin_token": _token,
     "journal_limit": _int(1, 10_000_000),
+    "journal_max_bytes": _bytes(64 * 1024, 64 * 1024**3),
     "max_body_bytes": _int(256, 64 * 1024 * 1024),
     "client_timeout": _seconds(0.1, 3600),
     "page_size": _int(1, 100),
