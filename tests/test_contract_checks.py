@@ -173,7 +173,7 @@ def test_pagination_walk_accepts_a_consistent_profile() -> None:
         ([(["1", "2"], 1), (["2", "3"], 0)], 200, "duplicate aweme_id 2: on page 1 and again on page 2"),
         ([(["1", "2"], 1), (["3"], 1)], 200, "has_more=1 on page 2, but the next page (maxCursor="),
         ([(["1", "2"], 0), (["3"], 0)], 200, "has_more=0 on page 1, but maxCursor="),
-        ([(["1"], 1), (["2"], 0)], 400, "is not usable as maxCursor: status 400"),
+        ([(["1"], 1), (["2"], 0)], 400, "sent back as maxCursor got status 400; the contract expects a 200 with the next, older page"),
     ],
 )
 def test_pagination_walk_names_what_is_wrong(pages: list[tuple[list[str], int]], status: int, problem: str) -> None:
