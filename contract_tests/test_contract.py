@@ -11,7 +11,7 @@ import hypothesis
 import pytest
 from schemathesis import Case
 
-from contract_tests import pagination
+from contract_tests import pagination, wording
 from contract_tests.budget import ShareSpent
 from contract_tests.kit import current
 
@@ -46,7 +46,7 @@ def test_auth_enforced() -> None:
         if response.status_code == 401:
             KIT.recorder.passed("auth_enforced")
         else:
-            KIT.recorder.add("auth_enforced", response, "Authentication is not enforced", f"a request with {label} got {response.status_code}, not 401")
+            KIT.recorder.add("auth_enforced", response, *wording.auth_wording(label, response, KIT.operation))
 
 
 def test_pagination_walk() -> None:

@@ -253,10 +253,10 @@ def drifts(key_of: Callable[[str], str]) -> dict[str, Drift]:
         "duplicate_across_pages": Drift("a video repeats on the next page", "pagination_walk", "a duplicate of page 1", on_response=_page(_duplicate_across_pages)),
         "undocumented_status": Drift("400 becomes 422", "status_code_conformance", "422", on_response=_undocumented_status),
         "missing_rate_limit_header": Drift("no X-RateLimit-Remaining", "rate_limit_headers", "X-RateLimit-Remaining is missing", on_response=_drop_remaining),
-        "non_json_error_body": Drift("error bodies in plain text", "error_body_documented", "400 error body is not JSON", on_response=_non_json_errors),
-        "empty_401_body": Drift("401 without the documented body", "error_body_documented", "401 error body is not JSON", on_response=_empty_401),
+        "non_json_error_body": Drift("error bodies in plain text", "error_body_documented", "received 400 with a text/plain; charset=utf-8 body 'Bad Request'; the contract expects the JSON body", on_response=_non_json_errors),
+        "empty_401_body": Drift("401 without the documented body", "error_body_documented", 'received 401 with an empty body; the contract expects the JSON body {"error": <string>}', on_response=_empty_401),
         "wrong_content_type": Drift("200 served as text/html", "content_type_conformance", "text/html", on_response=_wrong_content_type),
-        "auth_not_enforced": Drift("requests without a valid key are served", "auth_enforced", "got 200, not 401", on_request=_auth_not_enforced(key_of("auth_not_enforced"))),
+        "auth_not_enforced": Drift("requests without a valid key are served", "auth_enforced", "for a request with no Authorization header: it was served; the contract expects 401 with {\"error\":\"API key is invalid or missing.\"}", on_request=_auth_not_enforced(key_of("auth_not_enforced"))),
     }
 
 

@@ -1,0 +1,124 @@
+"""What the contract kit's findings say, word for word (issue 19): what was received, what the
+contract expects, with the status; and how findings group (one drift, one finding)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema_rs
+import pytest
+from schemathesis.core.failures import MalformedJson, ServerError
+from schemathesis.openapi.checks import JsonSchemaError
+
+from contract_tests import pagination, wording
+from contract_tests.findings import CONTRACT, DOCUMENTATION, Classifier, Recorder, response_excerpt
+from test_contract_checks import LINK, OP, VENDOR, response
+
+
+def test_a_403_for_a_missing_key_names_what_happened() -> None:
+    title, message, _ = wording.auth_wording("no Authorization header", response(403, {"error": "Insufficient credits. Please top up your account."}), OP)
+    assert title == "A missing or invalid key gets 403, not 401"
+    assert message == (
+        'received 403 with the JSON body {"error":"Insufficient credits. Please top up your account."} for a request with no Authorization header '
+        "(the contract's 403 means: Insufficient credits to fulfill the request.); "
+        'the contract expects 401 with {"error":"API key is invalid or missing."}'
+    )
+
+
+def test_a_served_request_without_a_key_is_not_enforced() -> None:
+    title, message, _ = wording.auth_wording("an invalid key", response(200, {"aweme_list": []}), OP)
+    assert title == "Authentication is not enforced"
+    assert message == 'received 200 with the JSON body {"aweme_list":[]} for a request with an invalid key: it was served; the contract expects 401 with {"error":"API key is invalid or missing."}'
+
+
+def test_a_server_error_with_an_empty_body_says_so() -> None:
+    title, message, cause = wording.reword("not_a_server_error", ServerError(operation="POST /x", status_code=500), response(500, b""))
+    assert (title, cause) == ("Server error", "server error")
+    assert message == "received 500 with an empty body; the contract expects a documented answer to this request, not a 500"
+
+
+def test_the_response_excerpt_shows_an_empty_body() -> None:
+    assert response_excerpt(response(502, b"", {"content-type": "application/json"})) == "502\ncontent-type: application/json\n(empty body)"
+
+
+def test_an_empty_json_body_is_not_called_a_content_type_problem() -> None:
+    try:
+        json.loads("")
+    except json.JSONDecodeError as exc:
+        failure = MalformedJson.from_exception(operation="POST /x", exc=exc)
+    title, message, cause = wording.reword("response_schema_conformance", failure, response(200, b"", {"content-type": "application/json"}))
+    assert (title, cause) == ("Body is not JSON", "empty body")
+    assert message == "received 200 with Content-Type application/json and an empty body; the contract expects a JSON body"
+
+
+def test_a_boolean_has_more_is_named_in_words() -> None:
+    root = {"type": "object", "properties": {"has_more": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}}
+    error = next(jsonschema_rs.validator_for(root).iter_errors({"has_more": True}))
+    failure = JsonSchemaError.from_exception(operation="POST /x", exc=error, root_schema=root)
+    title, message, cause = wording.reword("response_schema_conformance", failure, response(200, {"has_more": True}))
+    assert title == "Body breaks the contract's schema"
+    assert message == "received 200 where has_more is the boolean true; the contract expects an integer or null"
+    assert cause == "has_more: anyOf"
+
+
+def test_a_missing_field_is_named() -> None:
+    root = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+    error = next(jsonschema_rs.validator_for(root).iter_errors({"message": "x"}))
+    failure = JsonSchemaError.from_exception(operation="POST /x", exc=error, root_schema=root)
+    _, message, cause = wording.reword("response_schema_conformance", failure, response(400, {"message": "x"}))
+    assert message == "received 400 where the body has no 'error' field; the contract requires 'error'"
+    assert cause == "the body: required"
+
+
+def test_a_numeric_cursor_is_named_as_a_number() -> None:
+    first = response(200, {"aweme_list": [{"aweme_id": "1", "create_time": 1732671757}], "max_cursor": 1732671757000, "has_more": 1})
+    last = response(200, {"aweme_list": [{"aweme_id": "2", "create_time": 1732671000}], "max_cursor": "1732671000000", "has_more": 0})
+    served = iter([last, response(200, {"aweme_list": [], "max_cursor": "0", "has_more": 0})])
+    walk = pagination.walk(first, lambda cursor: next(served), LINK, 5)
+    assert [p.message for p in walk.problems] == [
+        'page 1 (status 200): max_cursor is the number 1732671757000; the contract expects a numeric string ("1732671757000"), which the walk sends as maxCursor'
+    ]
+    assert walk.reached_end  # the walk went on with the string
+
+
+# --- one drift, one finding ------------------------------------------------------------------------
+def recorder() -> Recorder:
+    return Recorder(Classifier(VENDOR), [], {})
+
+
+def test_one_cause_on_several_statuses_is_one_finding_and_says_why_its_class_differs() -> None:
+    rec = recorder()
+    for status in (400, 404, 401, 400, 403):
+        body = {"message": f"message of {status}"}
+        message = f'received {status} with the JSON body {json.dumps(body)}; the contract expects {{"error": <string>}}'
+        rec.add("error_body_documented", response(status, body), "Error body is not the documented one", message)
+    [finding] = rec.findings.values()
+    assert finding.count == 5 and finding.kind == CONTRACT
+    assert finding.statuses == {400: CONTRACT, 401: DOCUMENTATION, 403: CONTRACT, 404: CONTRACT}
+    assert finding.classification() == (
+        "a contract violation on 400, 403, 404 (the vendor's YAML alone flags those responses) and documentation drift on 401 "
+        "(only the prose overlay documents that part); counted once, as a contract violation"
+    )
+    assert sorted(finding.messages) == [400, 401, 403, 404]
+
+
+def test_different_causes_stay_apart() -> None:
+    rec = recorder()
+    rec.add("pagination_walk", response(200, {}), "Pagination is inconsistent", "has_more=1 on page 2, which is empty (status 200, maxCursor=5); x")
+    rec.add("pagination_walk", response(200, {}), "Pagination is inconsistent", "has_more=1 on page 3, which is empty (status 200, maxCursor=7); x")
+    rec.add("pagination_walk", response(200, {}), "Pagination is inconsistent", "duplicate aweme_id 1: on page 1 and again on page 2")
+    assert sorted(f.count for f in rec.findings.values()) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("schema", "words"),
+    [
+        ({"type": "string", "pattern": "^[0-9]+$"}, "a string matching ^[0-9]+$"),
+        ({"type": "integer", "nullable": True}, "an integer or null"),
+        ({"enum": ["API", "WEB"]}, 'one of "API", "WEB"'),
+        ({"type": ["string", "null"], "minLength": 1}, "a string or null of at least 1 character(s)"),
+    ],
+)
+def test_schemas_in_words(schema: dict[str, Any], words: str) -> None:
+    assert wording.schema_words(schema) == words
