@@ -47,6 +47,24 @@ def reword(check: str, failure: Any, response: Response) -> tuple[str, str, str]
             f"received {status} where {schema_problem(where, keyword, schema, failure.instance)}",
             f"{re.sub(r'[[][0-9]+[]]', '[*]', where)}: {keyword}",
         )
+    if kind == "MissingContentType":
+        return (
+            "Missing Content-Type",
+            f"received {status} with no Content-Type header and {body_words(response)}; the contract documents {', '.join(failure.media_types)}",
+            "no Content-Type",
+        )
+    if kind == "UndefinedContentType":
+        return (
+            "Undocumented Content-Type",
+            f"received {status} with Content-Type {failure.content_type}; the contract documents only {', '.join(failure.defined_content_types)}",
+            f"Content-Type {normalize(failure.content_type)}",
+        )
+    if kind == "MissingHeaders":
+        return (
+            "Missing response headers",
+            f"received {status} without the header(s) {', '.join(failure.missing_headers)}; the contract requires them on {status}",
+            f"missing {', '.join(failure.missing_headers)}",
+        )
     if kind == "UndefinedStatusCode":
         documented = ", ".join(str(s) for s in failure.defined_status_codes)
         return (

@@ -214,6 +214,12 @@ def _non_json_errors(ex: Exchange) -> None:
         ex.body = b"Bad Request"
 
 
+def _error_key_renamed(ex: Exchange) -> None:
+    body = ex.json()
+    if ex.status >= 400 and isinstance(body, dict) and "error" in body:
+        ex.set_json({"message": body["error"]})
+
+
 def _empty_401(ex: Exchange) -> None:
     if ex.status == 401:
         ex.headers.pop("content-type", None)
@@ -238,7 +244,7 @@ def drifts(key_of: Callable[[str], str]) -> dict[str, Drift]:
         "field_removed": Drift("videos lose `statistics`", "example_field_types", "statistics: missing", on_response=_each_video(lambda v: v.pop("statistics"))),
         "field_renamed": Drift("`aweme_id` renamed `awemeId`", "example_field_types", "aweme_id: missing", on_response=_each_video(_rename)),
         "field_retyped": Drift("`statistics.play_count` becomes a string", "example_field_types", "play_count: the documented example gives integer", on_response=_each_video(_retype_play_count)),
-        "create_time_string": Drift("`create_time` becomes a string (breaks the vendor YAML)", "response_schema_conformance", "TikTokVideoSummary/properties/create_time", on_response=_each_video(_retype_create_time)),
+        "create_time_string": Drift("`create_time` becomes a string (breaks the vendor YAML)", "response_schema_conformance", "aweme_list[0].create_time is the string", on_response=_each_video(_retype_create_time)),
         "cursors_in_seconds": Drift("cursors in seconds (consistently)", "example_field_types", "max_cursor: a Unix time in seconds, the documented example uses milliseconds", on_request=_cursors_in_seconds_request, on_response=_page(_cursors_in_seconds)),
         "has_more_on_last_page": Drift("`has_more` stays 1 on the last page", "pagination_walk", "is empty; the contract expects has_more=0 on the last page", on_response=_page(_has_more_on_last_page)),
         # --- at the end of a walk (the kit's default 3-page walk does not get there: its end search must)
@@ -254,6 +260,7 @@ def drifts(key_of: Callable[[str], str]) -> dict[str, Drift]:
         "undocumented_status": Drift("400 becomes 422", "status_code_conformance", "422", on_response=_undocumented_status),
         "missing_rate_limit_header": Drift("no X-RateLimit-Remaining", "rate_limit_headers", "X-RateLimit-Remaining is missing", on_response=_drop_remaining),
         "non_json_error_body": Drift("error bodies in plain text", "error_body_documented", "received 400 with a text/plain; charset=utf-8 body 'Bad Request'; the contract expects the JSON body", on_response=_non_json_errors),
+        "error_key_renamed": Drift("error bodies say `message`, not `error`", "error_body_documented", 'the contract expects {"error": <string>}', on_response=_error_key_renamed),
         "empty_401_body": Drift("401 without the documented body", "error_body_documented", 'received 401 with an empty body; the contract expects the JSON body {"error": <string>}', on_response=_empty_401),
         "wrong_content_type": Drift("200 served as text/html", "content_type_conformance", "text/html", on_response=_wrong_content_type),
         "auth_not_enforced": Drift("requests without a valid key are served", "auth_enforced", "for a request with no Authorization header: it was served; the contract expects 401 with {\"error\":\"API key is invalid or missing.\"}", on_request=_auth_not_enforced(key_of("auth_not_enforced"))),

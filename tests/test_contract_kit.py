@@ -196,7 +196,7 @@ def test_drift_is_caught_by_the_right_check(runs: dict[str, Run], name: str) -> 
     failing = exit_codes.CONFORMANT if name == "empty_401_body" else exit_codes.FINDINGS  # run with --fail-on contract
     assert run.code == failing, run.output
     assert expected in run.checks, f"{DRIFTS[name].description}: expected {expected}, found {sorted(run.checks)}"
-    messages = [f["message"] for f in run.summary["findings"] if f["check"] == expected]
+    messages = [m for f in run.summary["findings"] if f["check"] == expected for m in [f["message"], *f["messages"].values()]]
     assert any(DRIFTS[name].evidence in m for m in messages), messages
     report = (run.reports / "drift-report.md").read_text()
     assert f"`{expected}`" in report
