@@ -141,6 +141,7 @@ def page(**changes: Any) -> dict[str, Any]:
         (page(video__video=..., video__author=...), {"handle": "x", "trim": True}, ""),  # a trimmed page may leave fields out
         (page(video__video=...), {"handle": "x", "trim": False}, "aweme_list[*].video: missing"),
         (page(body__aweme_list=[], body__max_cursor="5", body__min_cursor="5"), {"handle": "x", "maxCursor": "5"}, ""),  # an echoed cursor
+        (page(body__aweme_list=[], body__max_cursor="641", body__min_cursor="641"), {"handle": "x", "maxCursor": "00000641"}, ""),  # echoed as a number
         (page(body__aweme_list=[], body__max_cursor="0", body__min_cursor="0"), None, ""),
     ],
 )

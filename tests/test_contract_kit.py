@@ -212,11 +212,44 @@ def test_findings_are_classified(runs: dict[str, Run]) -> None:
     assert runs["create_time_string"].checks["response_schema_conformance"] == {"contract"}
     # The vendor YAML gives 401 no body; only the page's prose documents {"error": ...}.
     assert runs["empty_401_body"].checks["error_body_documented"] == {"documentation"}
-    # A plain-text 400 breaks the vendor's ErrorResponse; a plain-text 401 only the prose.
-    assert runs["non_json_error_body"].checks["error_body_documented"] == {"contract", "documentation"}
+    # A plain-text 400 breaks the vendor's ErrorResponse; a plain-text 401 only the prose: one finding
+    # (one cause), a contract violation, that says which status is which.
+    [plain] = [f for f in runs["non_json_error_body"].summary["findings"] if f["check"] == "error_body_documented"]
+    assert plain["class"] == "contract" and plain["statuses"]["400"] == "contract" and plain["statuses"]["401"] == "documentation"
+    assert "documentation drift on 401 (only the prose overlay documents that part); counted once, as a contract violation" in plain["classification"]
     # Pagination semantics and rate-limit headers exist only in the prose.
     assert runs["duplicate_across_pages"].checks["pagination_walk"] == {"documentation"}
     assert runs["missing_rate_limit_header"].checks["rate_limit_headers"] == {"documentation"}
+
+
+def test_one_drift_is_one_finding_per_check(runs: dict[str, Run]) -> None:
+    """A renamed error key used to be 6 contract violations and 2 documentation drifts."""
+    findings = runs["error_key_renamed"].summary["findings"]
+    assert sorted(f["check"] for f in findings) == ["error_body_documented", "response_schema_conformance"]
+    for finding in findings:
+        assert finding["class"] == "contract" and {"400", "401"} <= set(finding["statuses"])
+    report = (runs["error_key_renamed"].reports / "drift-report.md").read_text()
+    assert "Statuses: 400 (contract), 401 (documentation)" in report and "On 400:" in report
+
+
+def test_the_end_of_a_profile_is_checked_on_the_default_budget(runs: dict[str, Run]) -> None:
+    """The walk reads 3 of 22 pages; the end search finds the last page and confirms the end."""
+    for name in ("pytest_env", "make_run"):
+        notes = runs[name].summary["notes"]
+        [end] = [n for n in notes if n.startswith("pagination_end:")]
+        assert "has_more=0, confirmed by one more request" in end, notes
+        assert runs[name].summary["requests"] == 60
+
+
+def test_html_report_and_progress_lines(runs: dict[str, Run]) -> None:
+    run = runs["non_json_error_body"]
+    html = (run.reports / "drift-report.html").read_text()
+    assert html.startswith("<!doctype html>") and "default-src 'none'" in html
+    assert "<script" not in html and "src=" not in html and "href=" not in html  # one file, nothing loaded
+    assert "received 400 with a text/plain; charset=utf-8 body &#x27;Bad Request&#x27;" in html or "received 400 with a text/plain; charset=utf-8 body 'Bad Request'" in html
+    # Not a terminal: one plain line per test, requests of the budget, credits, elapsed.
+    assert "dumpling-contract: 20/20 requests, at most " in run.output and " s (after test_fuzzing_phase)" in run.output
+    assert "requests, no credits (in-process)" in runs["in_process"].output
 
 
 def test_fail_on_contract_lets_documentation_drift_pass(runs: dict[str, Run]) -> None:
