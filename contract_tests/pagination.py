@@ -1,7 +1,18 @@
 """The pagination walk: follow the contract's pagination link page after page (bounded) and check
 what no single response shows: no duplicate item across pages, items newest first, `has_more`
 consistent with whether another page exists, each cursor usable as the next request's cursor,
-and termination.
+every page asked with a cursor older than it, and termination.
+
+A bounded walk of a large profile never reaches its end, so `find_end` looks for the last page by
+bisecting the cursor (the contract's `maxCursor` is a time in milliseconds) between a cursor far in
+the past and the last one the walk saw, and `before_last` picks a cursor about a page and a half
+before it: the walk from there reads the last two pages and confirms the end. `check_join` asks,
+with one overlapping request, whether two consecutive pages join up without losing videos.
+
+What a client cannot see, and so the kit cannot: a video the target leaves out of every answer
+(each page is consistent with a profile that never had it); a wrong `has_more` on a page neither
+the walk nor the end search reads; and a join the kit does not probe (one at the start of the
+profile, one at its end).
 
 The link (overlay: `NextPage`, `$response.body#/max_cursor` -> request body `maxCursor`) says
 which fields carry the cursor; the item fields are the TikTok page's (`aweme_list`, `aweme_id`,
