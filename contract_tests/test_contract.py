@@ -17,7 +17,7 @@ from contract_tests.kit import current
 
 KIT = current()
 STATEFUL_STEPS = 4  # a first page, then up to three NextPage links
-END_SHARE = 0.3  # of the budget left after the walk: the search for the last page (16 of a default 60)
+END_SHARE = 0.35  # of the budget left after the walk: the search for the last page (18 of a default 60)
 END_RESERVE = 4  # of that share, kept for a page before the last (1), the walk from it (2) and its join (1)
 END_PROBES_IN_PROCESS = 40
 
