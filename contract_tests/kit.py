@@ -25,8 +25,8 @@ from contract_tests.budget import Budget, BudgetSpent, ShareSpent, counted_app, 
 from contract_tests.checks import TITLES, DomainChecks
 from contract_tests.findings import Classifier, Recorder
 from contract_tests.options import KitOptions
-from contract_tests.progress import LiveView
 from contract_tests.pagination import Link, Walk, pagination_link
+from contract_tests.progress import LiveView
 from mock_server.contract import Contract, Operation, load_contract
 from mock_server.settings import ApiKey, Settings
 from mock_server.validator import ContractValidator
