@@ -192,8 +192,10 @@ def check_join(before: Page, after: Page, fetch: Callable[[str], Response], link
     listed was lost at the join; a first video missing means the target skips videos after a cursor."""
     if len(before.items) < 2 or not after.items:
         return []
-    created = _int(before.items[-2].get(ITEM_TIME))
-    scale = _scale(after.asked, _int(before.items[-1].get(ITEM_TIME)))
+    oldest = _int(before.items[-1].get(ITEM_TIME))
+    scale = _scale(after.asked, oldest)
+    # the newest video posted strictly before the oldest (two videos may share a second)
+    created = next((t for t in (_int(i.get(ITEM_TIME)) for i in reversed(before.items[:-1])) if t is not None and oldest is not None and t > oldest), None)
     if created is None or scale is None:
         return []
     probe = str(created * scale)

@@ -122,3 +122,60 @@ def test_different_causes_stay_apart() -> None:
 )
 def test_schemas_in_words(schema: dict[str, Any], words: str) -> None:
     assert wording.schema_words(schema) == words
+
+
+# --- page joins ------------------------------------------------------------------------------------
+def page_of(items: list[tuple[str, int]], has_more: int = 1) -> Any:
+    videos = [{"aweme_id": i, "create_time": t} for i, t in items]
+    return pagination.Page("", videos, response(200, {"aweme_list": videos, "max_cursor": str(items[-1][1] * 1000) if items else "0", "has_more": has_more}))
+
+
+def test_a_join_that_loses_a_video_is_named() -> None:
+    before = page_of([("a", 100), ("b", 90), ("c", 80)])
+    after = pagination.Page("79000", [{"aweme_id": "e", "create_time": 60}], response(200, {}))
+    asked: list[str] = []
+
+    def fetch(cursor: str) -> Any:
+        asked.append(cursor)
+        return response(200, {"aweme_list": [{"aweme_id": "c", "create_time": 80}, {"aweme_id": "d", "create_time": 70}, {"aweme_id": "e", "create_time": 60}]})
+
+    [problem] = pagination.check_join(before, after, fetch, LINK, 1)
+    assert asked == ["90000"]  # the second-oldest video's time, in the cursor's unit
+    assert problem.message == (
+        "page join 1->2: 1 video(s) between the oldest of page 1 and the first of page 2 are on neither page (aweme_id d); "
+        "max_cursor of page 1 was 79000, the contract's next page starts right after the page's oldest video"
+    )
+
+
+def test_a_join_probe_steps_over_videos_of_the_same_second() -> None:
+    before = page_of([("a", 100), ("b", 80), ("c", 80)])
+    after = pagination.Page("80000", [{"aweme_id": "d", "create_time": 70}], response(200, {}))
+    asked: list[str] = []
+
+    def fetch(cursor: str) -> Any:
+        asked.append(cursor)
+        return response(200, {"aweme_list": [{"aweme_id": "b", "create_time": 80}, {"aweme_id": "c", "create_time": 80}, {"aweme_id": "d", "create_time": 70}]})
+
+    assert pagination.check_join(before, after, fetch, LINK, 1) == [] and asked == ["100000"]
+
+
+# --- the search for the last page --------------------------------------------------------------------
+def test_the_end_search_finds_the_last_page_of_a_profile_it_knows_nothing_about() -> None:
+    from mock_server.data import tiktok
+
+    profile = tiktok.Profile(1, "anyone", 215)
+    sent: list[str] = []
+
+    def fetch(cursor: str) -> Any:
+        sent.append(cursor)
+        return response(200, tiktok.page(profile, cursor))
+
+    head = pagination.walk(response(200, tiktok.page(profile, None)), fetch, LINK, 3)
+    assert not head.reached_end and head.last_cursor
+    search = pagination.find_end(head.last_cursor, fetch, LINK, 12, 10)
+    assert sent[2] == "1" and search.found is not None and search.problems == []  # first a cursor far in the past
+    assert search.requests == 7
+    before = pagination.before_last(search, 10)
+    tail = pagination.walk(fetch(before), fetch, LINK, 3, asked=before, label="end page")
+    assert tail.problems == [] and tail.reached_end and tail.pages == 2  # the last two pages, then one more request
+    assert tail.read[-1].items[-1]["aweme_id"] == tiktok.video(profile, 214)["aweme_id"]  # the oldest video of all
