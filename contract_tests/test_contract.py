@@ -13,6 +13,7 @@ from schemathesis import Case
 
 from contract_tests import pagination, wording
 from contract_tests.budget import ShareSpent
+from contract_tests.findings import cause_of
 from contract_tests.kit import current
 
 KIT = current()
@@ -110,8 +111,9 @@ def _fetch(cursor: str) -> object:
 
 
 def _record(problems: list[pagination.Problem]) -> None:
-    for problem in problems:
-        KIT.recorder.add("pagination_walk", problem.response, "Pagination is inconsistent", problem.message)
+    for problem in problems:  # the same problem at the start and at the end is one cause
+        cause = cause_of(problem.message.replace("end page", "page"), problem.response.status_code)
+        KIT.recorder.add("pagination_walk", problem.response, "Pagination is inconsistent", problem.message, cause)
     if not problems:
         KIT.recorder.passed("pagination_walk")
 

@@ -232,6 +232,11 @@ def test_one_drift_is_one_finding_per_check(runs: dict[str, Run]) -> None:
     assert "Statuses: 400 (contract), 401 (documentation)" in report and "On 400:" in report
 
 
+def test_a_join_drift_at_the_start_and_at_the_end_is_one_finding(runs: dict[str, Run]) -> None:
+    [finding] = runs["cursor_past_oldest"].summary["findings"]
+    assert finding["count"] == 2 and finding["message"].startswith("page join 1->2: 1 video(s) between the oldest of page 1")
+
+
 def test_the_end_of_a_profile_is_checked_on_the_default_budget(runs: dict[str, Run]) -> None:
     """The walk reads 3 of 22 pages; the end search finds the last page and confirms the end."""
     for name in ("pytest_env", "make_run"):
