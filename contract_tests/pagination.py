@@ -27,6 +27,7 @@ from typing import Any, Callable
 import orjson
 from schemathesis.core.transport import Response
 
+from contract_tests.wording import body_words
 from mock_server.contract import Operation
 
 ITEMS = "aweme_list"
@@ -101,7 +102,10 @@ def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_page
         result.pages += 1
         page_no = result.pages
         body = _body(response)
-        items = [i for i in body.get(ITEMS) or [] if isinstance(i, dict)] if isinstance(body.get(ITEMS), list) else []
+        if not isinstance(body.get(ITEMS), list):  # not a page at all: the schema checks say what it is
+            result.ended = f"{label} {page_no} without {ITEMS}"
+            return result
+        items = [i for i in body[ITEMS] if isinstance(i, dict)]
         result.items += len(items)
         result.read.append(Page(asked, items, response))
         overlap = older_than_cursor(items, asked, link, f"{label} {page_no}", seen)
@@ -152,7 +156,11 @@ def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_page
             result.ended = "an unusable cursor"
             return result
         next_items = _body(following).get(ITEMS)
-        next_count = len(next_items) if isinstance(next_items, list) else 0
+        if not isinstance(next_items, list):
+            result.problems.append(Problem(f"{link.cursor_field} {cursor} of {label} {page_no} sent back as {link.cursor_param} got status {following.status_code} with {body_words(following)}, no {ITEMS}; the contract expects the next, older page", following))
+            result.ended = "a next page without videos"
+            return result
+        next_count = len(next_items)
         if has_more == 1 and next_count == 0:
             result.problems.append(Problem(f"{HAS_MORE}=1 on {label} {page_no}, but the next page ({link.cursor_param}={cursor}, status {following.status_code}) is empty; the contract expects has_more=0 on the last page", following))
             result.ended = "an empty page after has_more=1"

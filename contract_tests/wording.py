@@ -65,6 +65,13 @@ def reword(check: str, failure: Any, response: Response) -> tuple[str, str, str]
             f"received {status} without the header(s) {', '.join(failure.missing_headers)}; the contract requires them on {status}",
             f"missing {', '.join(failure.missing_headers)}",
         )
+    if kind == "MissingHeaderNotRejected":
+        expected = " or ".join(str(s) for s in failure.expected_statuses)
+        return (
+            "A request without a required header was not rejected as documented",
+            f"received {status} with {body_words(response)} for a request without the required header {failure.header_name}; the contract expects {expected}",
+            f"missing {failure.header_name} not rejected with {status}",
+        )
     if kind == "UndefinedStatusCode":
         documented = ", ".join(str(s) for s in failure.defined_status_codes)
         return (

@@ -179,3 +179,24 @@ def test_the_end_search_finds_the_last_page_of_a_profile_it_knows_nothing_about(
     tail = pagination.walk(fetch(before), fetch, LINK, 3, asked=before, label="end page")
     assert tail.problems == [] and tail.reached_end and tail.pages == 2  # the last two pages, then one more request
     assert tail.read[-1].items[-1]["aweme_id"] == tiktok.video(profile, 214)["aweme_id"]  # the oldest video of all
+
+
+def test_a_next_page_that_is_not_json_is_not_called_empty() -> None:
+    first = response(200, {"aweme_list": [{"aweme_id": "1", "create_time": 1732671757}], "max_cursor": "1732671757000", "has_more": 1})
+    walk = pagination.walk(first, lambda cursor: response(200, b"", {"content-type": "application/json"}), LINK, 5)
+    assert [p.message for p in walk.problems] == [
+        "max_cursor 1732671757000 of page 1 sent back as maxCursor got status 200 with an empty body (Content-Type application/json), no aweme_list; "
+        "the contract expects the next, older page"
+    ]
+
+
+def test_a_missing_authorization_answered_with_403_is_named() -> None:
+    from schemathesis.openapi.checks import MissingHeaderNotRejected
+
+    failure = MissingHeaderNotRejected(operation="POST /x", header_name="Authorization", status_code=403, expected_statuses=[401], message="")
+    title, message, _ = wording.reword("missing_required_header", failure, response(403, {"error": "Insufficient credits. Please top up your account."}))
+    assert title == "A request without a required header was not rejected as documented"
+    assert message == (
+        'received 403 with the JSON body {"error":"Insufficient credits. Please top up your account."} for a request without the required header '
+        "Authorization; the contract expects 401"
+    )
