@@ -35,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", help=f"API key of the target (env {options.ENV_API_KEY}); never printed")
     p.add_argument("--max-requests", help=f"cap on HTTP requests, every request counted (default {options.REMOTE_MAX_REQUESTS} for a remote target)")
     p.add_argument("--rate-limit", help="at most N requests per period: 2/s, 2/second, 100/minute, 1000/h (the syntax of `dumpling-mock serve`)")
-    p.add_argument("--reports-dir", default="reports", help="junit.xml, drift-report.md, findings.json (default reports/)")
+    p.add_argument("--reports-dir", default="reports", help="junit.xml, drift-report.md, drift-report.html, findings.json (default reports/)")
     failing = p.add_mutually_exclusive_group()
     failing.add_argument("--strict", action="store_true", help="fail on contract violations and documentation drift (the default)")
     failing.add_argument("--fail-on", choices=sorted(options.FAIL_ON), help="finding classes that fail the run (default both)")

@@ -50,7 +50,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--api-key", help=f"API key for the target (env {ENV_API_KEY}); never printed")
     group.addoption("--max-requests", help=f"cap on HTTP requests sent, every request counted (default {REMOTE_MAX_REQUESTS} for a remote target, none in-process)")
     group.addoption("--rate-limit", help="at most this many requests per period, e.g. 2/s, 2/second, 100/minute (the syntax of `dumpling-mock serve`)")
-    group.addoption("--reports-dir", default="reports", help="where junit.xml, drift-report.md and findings.json go (default reports/)")
+    group.addoption("--reports-dir", default="reports", help="where junit.xml, drift-report.md, drift-report.html and findings.json go (default reports/)")
     group.addoption("--fail-on", choices=sorted(FAIL_ON), default="both", help="finding classes that fail the run: contract, documentation or both (default both)")
     group.addoption("--seed", default="1", help="seed of the generated requests (default 1)")
     group.addoption("--handle", help="TikTok handle for the pagination walk (default: the contract's request example)")
