@@ -104,6 +104,11 @@ class SqliteStore:
             )
         return {"key": mask(key.key), "credits": key.credits, "active": key.active}
 
+    def credits(self, presented: str) -> int | None:
+        """The balance of a plain key (None when unknown): for tests, which know their keys."""
+        row = self.db.execute("SELECT credits FROM keys WHERE digest = ?", (digest(presented),)).fetchone()
+        return int(row[0]) if row else None
+
     # --- the per-request transaction -----------------------------------------------------------
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement:
         """Count the request in its key's rate-limit window, debit `cost` if the candidate is a

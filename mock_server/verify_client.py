@@ -291,18 +291,7 @@ def format_report(verdict: Verdict, base_url: str) -> str:
     command = shlex.join(verdict.command)
     ended = "did not finish" if verdict.exit_code is None else f"exited with {verdict.exit_code}"
     title = f"\nverify-client: `{command}` {ended} after {_plural(len(verdict.analysis.requests), 'request')} to {base_url}"
-    rows = [("#", "METHOD", "PATH", "STATUS", "HANDLE", "FINDINGS")]
-    for r in verdict.analysis.requests:
-        rows.append((str(r.number), r.method, r.path, _status(r), r.handle or "-", _count(r)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [title]
-    for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if index:
-            for finding in verdict.analysis.requests[index - 1].findings:
-                lines.append(f"     {finding.severity:<9} {finding.rule}: {finding.message}")
-    if len(rows) == 1:
-        lines.append("(no request reached the mock)")
+    lines = [title, *request_table(verdict.analysis)]
     lines += [f"note: {note}" for note in verdict.notes]
     lines.append(summary_line(verdict.analysis))
     if verdict.ok:
@@ -310,6 +299,23 @@ def format_report(verdict: Verdict, base_url: str) -> str:
     else:
         lines.append("verify-client: FAILED: " + "; ".join(verdict.failures))
     return "\n".join(lines) + "\n"
+
+
+def request_table(analysis: Analysis) -> list[str]:
+    """One row per request, each finding under its request: what was sent, the rule, the fix."""
+    rows = [("#", "METHOD", "PATH", "STATUS", "HANDLE", "FINDINGS")]
+    for r in analysis.requests:
+        rows.append((str(r.number), r.method, r.path, _status(r), r.handle or "-", _count(r)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if index:
+            for finding in analysis.requests[index - 1].findings:
+                lines.append(f"     {finding.severity:<9} {finding.rule}: {finding.message}")
+    if len(rows) == 1:
+        lines.append("(no request reached the mock)")
+    return lines
 
 
 def _status(r: RequestReport) -> str:
