@@ -154,18 +154,15 @@ class UnmatchedRecorder:
         if scope["type"] != "http" or any(m == scope["method"] and p.fullmatch(scope["path"]) for m, p in self.patterns):
             await self.app(scope, receive, send)
             return
-        status = 0
+        at = time.time()
 
         async def capture(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            # noted before the response leaves: a client that reads it, then asks, finds it
+            if message["type"] == "http.response.start" and message["status"] >= 400:  # /openapi.json, /__admin/... are not bugs
+                self.seen.append({"at": at, "method": scope["method"], "path": scope["path"], "status": message["status"], "operation": None})
             await send(message)
 
-        at = time.time()
         await self.app(scope, receive, capture)
-        if status >= 400:  # the mock's own pages (/openapi.json, /__admin/...) are not the client's bug
-            self.seen.append({"at": at, "method": scope["method"], "path": scope["path"], "status": status, "operation": None})
 
 
 @contextmanager
