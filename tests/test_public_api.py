@@ -235,3 +235,14 @@ def test_usable_from_unittest() -> None:
     stream = io.StringIO()
     result = unittest.TextTestRunner(stream=stream, verbosity=0).run(unittest.defaultTestLoader.loadTestsFromTestCase(UsedFromUnittest))
     assert (result.testsRun, result.failures, result.errors) == (2, [], []), stream.getvalue()
+
+
+def test_the_docstring_examples_that_need_no_test_run() -> None:
+    """The methods' examples assume a running test (`mock`, `entry`) and are shown, not run; the
+    class's and compile_contract's are complete and run here."""
+    import doctest
+
+    import mock_server.testing.server as server
+
+    result = doctest.testmod(server, optionflags=doctest.ELLIPSIS)
+    assert (result.failed, result.attempted) == (0, 3)
