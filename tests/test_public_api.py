@@ -246,3 +246,23 @@ def test_the_docstring_examples_that_need_no_test_run() -> None:
 
     result = doctest.testmod(server, optionflags=doctest.ELLIPSIS)
     assert (result.failed, result.attempted) == (0, 3)
+
+
+def test_every_method_is_in_the_readme_with_a_docstring_example() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use it in your tests", 1)[1].split("\n## ", 1)[0]
+    public = sorted(name for name in vars(MockServer) if not name.startswith("_") and name not in ("start", "stop"))
+    assert public == ["api_key", "assert_clean", "credits", "fault", "requests", "reset", "set_credits", "transport", "url", "violations"]
+    for name in public:
+        assert f"| `.{name}" in section, name
+        doc = (getattr(MockServer, name).__doc__ or "") if not isinstance(getattr(MockServer, name), property) else vars(MockServer)[name].__doc__
+        assert ">>> " in (doc or ""), f"{name} has no docstring example"
+    for fixture in ("dumpling_mock", "dumpling_mock_factory", "dumpling_mock_contracts"):
+        assert f"| `{fixture}` |" in section
+
+
+def test_options_a_test_mock_cannot_take_say_why() -> None:
+    with pytest.raises(SettingsError, match=r"^log_level: not an option of a test mock \(its logs follow your logging configuration"):
+        MockServer(compiled=COMPILED, log_level="debug")

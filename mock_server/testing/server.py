@@ -35,8 +35,12 @@ from mock_server.verify_client import UnmatchedRecorder, request_table
 
 LOOPBACK = "127.0.0.1"
 ALIASES = {"keys": "api_keys"}
-# Where and how the mock runs is MockServer's business: a free loopback port, one process, memory.
-NOT_OPTIONS = ("host", "port", "workers", "state", "upstream", "admin_token")
+# Where and how the mock runs is MockServer's business: a free loopback port, one process, memory;
+# its logs follow the test process's own logging configuration.
+NOT_OPTIONS = {
+    **dict.fromkeys(("host", "port", "workers", "state", "upstream", "admin_token"), "it runs on a free loopback port, in memory"),
+    "log_level": "its logs follow your logging configuration (logger 'dumpling_mock')",
+}
 OPTIONS = tuple(sorted({*ALIASES, *PARSERS} - set(ALIASES.values()) - set(NOT_OPTIONS)))
 MAX_LATENCY_MS = 60_000  # the admin API's bound (FaultInput.latency_ms)
 
@@ -140,11 +144,10 @@ def settings_for(options: Mapping[str, Any], compiled: CompiledContract | None =
     """Validated Settings for a test mock: the CLI's parsers and messages, on loopback, in memory."""
     for name in options:
         if name in NOT_OPTIONS:
-            raise SettingsError(f"{name}: not an option of a test mock (it runs on a free loopback port, in memory)")
+            raise SettingsError(f"{name}: not an option of a test mock ({NOT_OPTIONS[name]})")
         if name not in OPTIONS:
             raise SettingsError(f"unknown option {name!r} (known: {', '.join(OPTIONS)})")
     given = {name: _keys(value) if name == "keys" else value for name, value in options.items()}
-    given.setdefault("log_level", "warning")
     settings = from_options(given, ALIASES)
     if compiled is not None and (settings.contract, settings.overlay) != (compiled.contract_path, compiled.overlay_path):
         raise SettingsError("contract/overlay: differ from the compiled contract given (compile_contract(contract, overlay))")
@@ -164,8 +167,8 @@ class MockServer:
     Options are the settings of `dumpling-mock serve` (README "Settings"), checked the same way:
     `keys` ({key: credits}, or a list of "KEY[:CREDITS]"; default: the demo keys), `handles`
     ({handle: number of videos}), `seed`, `rate_limit` ("2/second"), `page_size`,
-    `journal_limit`, `max_body_bytes`, `client_timeout`, `contract`, `overlay`, `config`,
-    `log_level` (default warning). `compiled` shares one parsed contract between mocks.
+    `journal_limit`, `max_body_bytes`, `client_timeout`, `contract`, `overlay`, `config`.
+    `compiled` shares one parsed contract between mocks.
 
     >>> with MockServer(keys={"sk_test": 30}, handles={"alice": 25}) as mock:
     ...     response = httpx.post(mock.url + "/api/v1/get-tiktok-profile-videos",
