@@ -236,10 +236,17 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def read_journal(base_url: str) -> tuple[list[dict[str, Any]], bool]:
     """(the journal, oldest first; whether older entries were already dropped)."""
+    entries: list[dict[str, Any]] = []
+    since = 0
     with httpx.Client(base_url=base_url, timeout=30, trust_env=False) as client:
-        response = client.get("/__admin/requests", params={"limit": JOURNAL_PAGE})
-        response.raise_for_status()
-        entries: list[dict[str, Any]] = response.json()["requests"]
+        while True:  # pages ascend from `since`; `next` is the following page's `since`
+            response = client.get("/__admin/requests", params={"since": since, "limit": JOURNAL_PAGE})
+            response.raise_for_status()
+            page = response.json()
+            entries += page["requests"]
+            since = page["next"]
+            if not page["has_more"]:
+                break
     return entries, bool(entries) and entries[0]["id"] > 1
 
 

@@ -8,7 +8,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any, Iterator
 
+import httpx
 import pytest
 
 USER_TESTS = '''
@@ -104,3 +106,32 @@ def test_the_plugin_imports_nothing_heavy() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+# --- the fixtures in this very run (the plugin is installed with the project) -----------------------
+@pytest.mark.dumpling_mock(keys={"sk_test_plugin": 20}, seed=3)
+def test_the_marker_configures_the_fixture(dumpling_mock: Any) -> None:
+    assert (dumpling_mock.api_key, dumpling_mock.credits(), dumpling_mock.settings.seed) == ("sk_test_plugin", 20, 3)
+    assert httpx.get(dumpling_mock.url + "/__admin/health", timeout=10).json()["seed"] == 3
+
+
+def test_one_compiled_contract_serves_every_mock_of_the_run(dumpling_mock_factory: Any, dumpling_mock_contracts: Any) -> None:
+    first, second = dumpling_mock_factory(), dumpling_mock_factory(page_size=5)
+    compiled = dumpling_mock_contracts.get()
+    assert compiled is dumpling_mock_contracts.get()
+    assert first._ctx.contract is second._ctx.contract is compiled.contract
+    assert first._ctx.validator is compiled.validator
+
+
+@pytest.fixture
+def closed_afterwards() -> Iterator[list[str]]:
+    """URLs that must refuse connections once the fixtures the test asked for after this one are torn down."""
+    urls: list[str] = []
+    yield urls
+    for url in urls:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url + "/__admin/health", timeout=2)
+
+
+def test_factory_mocks_are_stopped_after_the_test(closed_afterwards: list[str], dumpling_mock_factory: Any) -> None:
+    closed_afterwards += [dumpling_mock_factory().url, dumpling_mock_factory().url]
