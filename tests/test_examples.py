@@ -27,6 +27,7 @@ def served() -> Iterator[dict[str, str]]:
         mock.stop()
 
 
+@pytest.mark.slow  # a pytest run of its own: seconds of start-up
 def test_the_python_examples_pass(served: dict[str, str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "examples/python", "-q", "-p", "no:cacheprovider", "-W", "error::pytest.PytestUnknownMarkWarning"],

@@ -70,6 +70,7 @@ def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a pytest run of its own: seconds of start-up
 def test_fixtures_from_the_entry_point_and_failures_that_show_request_rule_and_fix(tmp_path: Path) -> None:
     """One pytest run (a run costs seconds of start-up): the passing file and the failing one."""
     (tmp_path / "test_user.py").write_text(USER_TESTS)

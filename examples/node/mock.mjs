@@ -12,7 +12,13 @@ export async function startMock() {
     return { url: process.env.DUMPLING_BASE_URL.replace(/\/$/, ""), stop: async () => {} };
   }
   // Starting the container: the only part `make test` does not run.
-  const { GenericContainer, Wait } = await import("testcontainers");
+  let testcontainers;
+  try {
+    testcontainers = await import("testcontainers");
+  } catch {
+    throw new Error("set DUMPLING_BASE_URL to a running mock, or `npm install` (testcontainers) to start its image");
+  }
+  const { GenericContainer, Wait } = testcontainers;
   const container = await new GenericContainer(IMAGE)
     .withExposedPorts(8080)
     .withEnvironment({ DUMPLING_MOCK_ADMIN_TOKEN: ADMIN_TOKEN })

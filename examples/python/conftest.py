@@ -26,7 +26,10 @@ def dumpling_url() -> Iterator[str]:
     if os.environ.get("DUMPLING_BASE_URL"):
         yield os.environ["DUMPLING_BASE_URL"].rstrip("/")
         return
-    from testcontainers.core.container import DockerContainer
+    try:
+        from testcontainers.core.container import DockerContainer
+    except ImportError:
+        pytest.fail("set DUMPLING_BASE_URL to a running mock, or `pip install testcontainers` to start its image", pytrace=False)
 
     container = DockerContainer(IMAGE).with_exposed_ports(8080).with_env("DUMPLING_MOCK_ADMIN_TOKEN", ADMIN_TOKEN)
     with container:  # starting the container: the only part `make test` does not run
