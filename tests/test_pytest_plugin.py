@@ -89,9 +89,9 @@ def test_fixtures_from_the_entry_point_and_failures_that_show_request_rule_and_f
 @pytest.mark.slow
 def test_under_xdist_each_worker_has_its_own_mocks(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(USER_TESTS)
-    result = run_pytest(tmp_path, "-n", "2")
+    result = run_pytest(tmp_path, "-n", "2", "--dist", "each")  # every test on both workers, at the same time
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "8 passed" in result.stdout
+    assert "16 passed" in result.stdout
     workers = {path.name.split("-")[1] for path in tmp_path.rglob("url-*")}
     assert workers == {"gw0", "gw1"}, "both workers ran mocks"
 
@@ -112,7 +112,7 @@ def test_the_plugin_imports_nothing_heavy() -> None:
 # --- the fixtures in this very run (the plugin is installed with the project) -----------------------
 @pytest.mark.dumpling_mock(keys={"sk_test_plugin": 20}, seed=3)
 def test_the_marker_configures_the_fixture(dumpling_mock: Any) -> None:
-    assert (dumpling_mock.api_key, dumpling_mock.credits(), dumpling_mock.settings.seed) == ("sk_test_plugin", 20, 3)
+    assert (dumpling_mock.api_key, dumpling_mock.credits()) == ("sk_test_plugin", 20)
     assert httpx.get(dumpling_mock.url + "/__admin/health", timeout=10).json()["seed"] == 3
 
 
@@ -136,3 +136,15 @@ def closed_afterwards() -> Iterator[list[str]]:
 
 def test_factory_mocks_are_stopped_after_the_test(closed_afterwards: list[str], dumpling_mock_factory: Any) -> None:
     closed_afterwards += [dumpling_mock_factory().url, dumpling_mock_factory().url]
+
+
+def test_the_factory_takes_the_options_of_serve(dumpling_mock_factory: Any) -> None:
+    dumpling_mock_factory(keys={"sk_t": 30}, handles={"alice": 25}, seed=7, rate_limit="2/second", page_size=10)
+    mock = dumpling_mock_factory(keys={"sk_t": 100}, handles={"alice": 25}, seed=7, rate_limit="2/day", page_size=20)
+    statuses = [
+        httpx.post(mock.url + "/api/v1/get-tiktok-profile-videos", headers={"Authorization": "Bearer sk_t"}, json={"handle": "alice"}, timeout=10)
+        for _ in range(3)
+    ]
+    assert [r.status_code for r in statuses] == [200, 200, 503]
+    assert len(statuses[0].json()["aweme_list"]) == 20
+    assert httpx.get(mock.url + "/__admin/health", timeout=10).json()["seed"] == 7

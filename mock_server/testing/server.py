@@ -178,12 +178,12 @@ class MockServer:
     """
 
     def __init__(self, *, compiled: CompiledContract | None = None, **options: Any) -> None:
-        self.settings = settings_for(options, compiled)
+        self._settings = settings_for(options, compiled)
         from mock_server.app import build_context, create_app  # the app's modules load with the first mock
 
         if compiled is None:
-            compiled = compile_contract(self.settings.contract, self.settings.overlay)
-        self._ctx = build_context(self.settings, compiled.contract, compiled.validator)
+            compiled = compile_contract(self._settings.contract, self._settings.overlay)
+        self._ctx = build_context(self._settings, compiled.contract, compiled.validator)
         self._recorder = UnmatchedRecorder(create_app(ctx=self._ctx), compiled.contract)
         self._serving: _Serving | None = None
 
@@ -233,9 +233,9 @@ class MockServer:
         >>> MockServer(keys={"sk_test": 30}).api_key  # doctest: +SKIP
         'sk_test'
         """
-        if self.settings.api_keys:
-            return self.settings.api_keys[0].key
-        return next(k.key for k in self.settings.keys if k.active)
+        if self._settings.api_keys:
+            return self._settings.api_keys[0].key
+        return next(k.key for k in self._settings.keys if k.active)
 
     @property
     def transport(self) -> httpx.ASGITransport:
@@ -343,7 +343,7 @@ class MockServer:
 
     # --- internals ------------------------------------------------------------------------------
     def _journal(self) -> list[dict[str, Any]]:
-        return self._ctx.store.journal(0, self.settings.journal_limit)
+        return self._ctx.store.journal(0, self._settings.journal_limit)
 
     def _analysis(self) -> Analysis:
         entries = sorted([*self._journal(), *self._recorder.seen], key=lambda e: (e["at"], e.get("id", 0)))
@@ -353,7 +353,7 @@ class MockServer:
         return self._serving.url if self._serving is not None else "the mock"
 
     def __repr__(self) -> str:
-        return f"<MockServer {self._where()} seed={self.settings.seed}>"
+        return f"<MockServer {self._where()} seed={self._settings.seed}>"
 
 
 class _Serving:
