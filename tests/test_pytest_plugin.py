@@ -63,9 +63,14 @@ def test_a_bad_option(dumpling_mock):
 '''
 
 
+# Other installed plugins (dumpling-mock's own dependencies bring schemathesis', hypothesis' and
+# faker's) cost seconds of start-up per process and play no part here.
+UNRELATED = ("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:faker", "-p", "no:anyio")
+
+
 def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--basetemp", str(directory / "tmp"), *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *UNRELATED, "-q", "--basetemp", str(directory / "tmp"), *args],
         cwd=directory, capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "400"},
     )  # fmt: skip
 
