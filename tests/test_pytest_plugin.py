@@ -153,3 +153,12 @@ def test_the_factory_takes_the_options_of_serve(dumpling_mock_factory: Any) -> N
     assert [r.status_code for r in statuses] == [200, 200, 503]
     assert len(statuses[0].json()["aweme_list"]) == 20
     assert httpx.get(mock.url + "/__admin/health", timeout=10).json()["seed"] == 7
+
+
+def test_a_config_file_is_read_as_serve_reads_it(dumpling_mock_factory: Any, tmp_path: Path) -> None:
+    config = tmp_path / "mock.yaml"
+    config.write_text("seed: 9\nhandles: {alice: 3}\napi_keys: ['sk_from_config:40']\n")
+    mock = dumpling_mock_factory(config=config, seed=4)  # an option wins over the file, as a flag does
+    assert (mock.api_key, mock.credits()) == ("sk_from_config", 40)
+    page = httpx.post(mock.url + "/api/v1/get-tiktok-profile-videos", headers={"Authorization": "Bearer sk_from_config"}, json={"handle": "alice"}, timeout=10)
+    assert (len(page.json()["aweme_list"]), httpx.get(mock.url + "/__admin/health", timeout=10).json()["seed"]) == (3, 4)

@@ -65,14 +65,15 @@ def dumpling_mock_factory(dumpling_mock_contracts: ContractCache) -> Iterator[Ca
             ...
     """
     from mock_server.settings import SettingsError
-    from mock_server.testing.server import MockServer
+    from mock_server.testing.server import MockServer, settings_for
 
     started: list[MockServer] = []
 
     def make(**options: Any) -> MockServer:
         __tracebackhide__ = True
         try:
-            compiled = dumpling_mock_contracts.get(options.get("contract"), options.get("overlay"))
+            effective = settings_for(options)  # a config file may name the contract too
+            compiled = dumpling_mock_contracts.get(effective.contract, effective.overlay)
             mock = MockServer(compiled=compiled, **options)
         except SettingsError as exc:
             pytest.fail(f"dumpling_mock: {exc}", pytrace=False)
