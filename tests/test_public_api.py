@@ -266,3 +266,24 @@ def test_every_method_is_in_the_readme_with_a_docstring_example() -> None:
 def test_options_a_test_mock_cannot_take_say_why() -> None:
     with pytest.raises(SettingsError, match=r"^log_level: not an option of a test mock \(its logs follow your logging configuration"):
         MockServer(compiled=COMPILED, log_level="debug")
+
+
+def test_the_transport_needs_no_socket() -> None:
+    mock = MockServer(compiled=COMPILED, keys={"sk_test_alpha": 100})  # never started: no port is opened
+
+    async def run() -> list[int]:
+        async with httpx.AsyncClient(transport=mock.transport, base_url="http://mock") as client:
+            statuses = []
+            for body in ({"handle": "alice"}, {"handle": ""}):
+                response = await client.post(ENDPOINT, headers={"Authorization": "Bearer sk_test_alpha"}, json=body)
+                statuses.append(response.status_code)
+            return statuses
+
+    try:
+        assert asyncio.run(run()) == [200, 400]
+        assert (mock.credits(), [e.status for e in mock.requests()]) == (90, [200, 400])
+        assert [f.rule for f in mock.violations()] == ["handle"]
+        with pytest.raises(RuntimeError, match="not started"):
+            mock.url  # noqa: B018
+    finally:
+        mock.stop()
