@@ -277,12 +277,11 @@ class MockServer:
         >>> mock.fault(502, example="service_unavailable")  # doctest: +SKIP
         >>> mock.fault(None, latency_ms=200, times=None)  # every response 200 ms late  # doctest: +SKIP
         """
-        for name, value, low, high in (("status", status, 200, 599), ("times", times, 1, None), ("latency_ms", latency_ms, 0, MAX_LATENCY_MS)):
-            if value is None and name != "latency_ms":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-                bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-                raise ValueError(f"fault: {name} must be a whole number {bound} (got {value!r})")
+        if status is not None:
+            _whole("status", status, 200, 599)
+        if times is not None:
+            _whole("times", times, 1, None)
+        _whole("latency_ms", latency_ms, 0, MAX_LATENCY_MS)
         spec: dict[str, Any] = {"status": status, "example": example, "latency_ms": latency_ms}
         spec = {k: v for k, v in spec.items() if v not in (None, 0, "")}
         problem = fault_problem(self._ctx.contract, spec)
@@ -354,6 +353,13 @@ class MockServer:
 
     def __repr__(self) -> str:
         return f"<MockServer {self._where()} seed={self._settings.seed}>"
+
+
+def _whole(name: str, value: Any, low: int, high: int | None) -> None:
+    """The admin API's bounds on a fault (FaultInput), with its kind of message."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ValueError(f"fault: {name} must be a whole number {bound} (got {value!r})")
 
 
 class _Serving:
