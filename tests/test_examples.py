@@ -45,3 +45,10 @@ def test_the_node_examples_pass(served: dict[str, str]) -> None:
     assert "# pass 2" in result.stdout and "# fail 0" in result.stdout, result.stdout
 
 
+
+
+def test_the_readme_shows_the_example_as_it_is() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use it in your tests", 1)[1]
+    shown = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert shown in (ROOT / "examples" / "python" / "test_videos_client.py").read_text(encoding="utf-8")
