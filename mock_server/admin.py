@@ -4,6 +4,7 @@ validated by the same validator as the vendor contract."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import ipaddress
 from typing import Any, Awaitable, Callable
@@ -14,16 +15,22 @@ from starlette.routing import Route
 
 from mock_server import __version__
 from mock_server.context import Context
+from mock_server.client_checks import analyse
 from mock_server.contract import Contract, bundled_path, load_contract
+from mock_server.faults import fault_problem
+from mock_server.journal_query import FILTERS, QueryError, everything, parse_query, select
 from mock_server.request_checks import BadJson, load_json
 from mock_server.settings import DEFAULT_CREDITS, ApiKey
-from mock_server.state import KEY_FIELDS, MAX_JOURNAL_ID
+from mock_server.state import KEY_FIELDS
 from mock_server.validator import ContractValidator
 
 Handler = Callable[[Request, Any], Awaitable[Any]]
 
 
+@functools.lru_cache(maxsize=1)
 def load_admin_contract() -> Contract:
+    """Bundled with the package and never changed: parsed once per process (a fresh mock per
+    test would otherwise parse it each time)."""
     return load_contract(bundled_path("admin.yaml"), overlay=False)
 
 
@@ -72,13 +79,25 @@ def admin_routes(ctx: Context) -> list[Route]:
 
     async def list_requests(request: Request, body: Any) -> Any:
         try:
-            since = int(request.query_params.get("since", 0))
-            limit = int(request.query_params.get("limit", 100))
-        except ValueError:
-            return _error(400, "since and limit must be whole numbers")
-        if not 0 <= since <= MAX_JOURNAL_ID or not 1 <= limit <= 10_000:  # admin.yaml's bounds
-            return _error(400, f"since must be from 0 to {MAX_JOURNAL_ID} and limit from 1 to 10000")
-        return {"requests": store.journal(since, limit)}
+            query = parse_query(request.query_params.multi_items())
+        except QueryError as exc:
+            return _error(400, str(exc))
+        found, next_since, more = select(store, query, ctx.settings.journal_limit)
+        return {"requests": found, "next": next_since, "has_more": more}
+
+    async def count_requests(request: Request, body: Any) -> Any:
+        try:
+            query = parse_query(request.query_params.multi_items(), FILTERS)
+        except QueryError as exc:
+            return _error(400, str(exc))
+        return {"count": len(everything(store, query, ctx.settings.journal_limit))}
+
+    async def verify_requests(request: Request, body: Any) -> Any:
+        try:
+            query = parse_query(request.query_params.multi_items(), FILTERS)
+        except QueryError as exc:
+            return _error(400, str(exc))
+        return analyse(everything(store, query, ctx.settings.journal_limit), ctx.validator).as_dict()
 
     async def clear_requests(request: Request, body: Any) -> Any:
         store.clear_journal()
@@ -88,17 +107,9 @@ def admin_routes(ctx: Context) -> list[Route]:
         return {"faults": store.faults()}
 
     async def add_fault(request: Request, body: Any) -> Any:
-        status, example = body.get("status"), body.get("example")
-        if status is None and not body.get("latency_ms"):
-            return _error(400, "a fault needs a status, a latency_ms, or both")
-        if status is not None:
-            ops = [op for op in ctx.contract.operations if body.get("operation") in (None, op.operation_id)]
-            if not ops:
-                return _error(400, f"no operation {body.get('operation')!r} in the contract")
-            if not any(status in op.statuses for op in ops):
-                return _error(400, f"status {status} is not documented for {', '.join(op.operation_id for op in ops)}")
-            if example and not any(example in op.examples(status) for op in ops):
-                return _error(400, f"{status} has no example {example!r}")
+        problem = fault_problem(ctx.contract, body)
+        if problem:
+            return _error(400, problem)
         spec = {k: body[k] for k in ("status", "example", "latency_ms", "probability", "operation") if k in body}
         fault_id = store.add_fault(spec, body.get("count"))
         return next(f for f in store.faults() if f["id"] == fault_id)
@@ -110,6 +121,7 @@ def admin_routes(ctx: Context) -> list[Route]:
     handlers: dict[str, Handler] = {
         "health": health, "listKeys": list_keys, "putKey": put_key, "reset": reset,
         "listRequests": list_requests, "clearRequests": clear_requests,
+        "countRequests": count_requests, "verifyRequests": verify_requests,
         "listFaults": list_faults, "addFault": add_fault, "clearFaults": clear_faults,
     }  # fmt: skip
 

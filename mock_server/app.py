@@ -25,7 +25,7 @@ from mock_server import __version__, logs
 from mock_server.admin import admin_routes
 from mock_server.context import Context
 from mock_server.data import tiktok
-from mock_server.contract import load_contract
+from mock_server.contract import Contract, load_contract
 from mock_server.cors import CorsOutsideAdmin, exposed_headers
 from mock_server.front import front_routes
 from mock_server.response_checks import header_value
@@ -38,11 +38,13 @@ from mock_server.validator import ContractValidator
 SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` hands settings to workers
 
 
-def build_context(settings: Settings) -> Context:
+def build_context(settings: Settings, contract: Contract | None = None, validator: ContractValidator | None = None) -> Context:
+    """`contract` and `validator`, when given, were built from settings.contract/overlay already
+    (the pytest plugin parses and compiles them once per run, not once per mock)."""
     tiktok.page(tiktok.Profile(0, "warm-up", 1), None)  # build Faker now, not on the first request
-    contract = load_contract(settings.contract, settings.overlay, settings.validation)
+    contract = contract or load_contract(settings.contract, settings.overlay, settings.validation)
     store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit, settings.journal_max_bytes)
-    return Context(settings, contract, ContractValidator(contract), store, random.Random(settings.seed))
+    return Context(settings, contract, validator or ContractValidator(contract), store, random.Random(settings.seed))
 
 
 def create_app(settings: Settings | None = None, responder: Respond = mock_respond, ctx: Context | None = None) -> FastAPI:

@@ -75,6 +75,13 @@ class Settings:
     validation: str = "documented"  # "vendor": accept every request the vendor's YAML accepts
     cors: tuple[str, ...] = ()  # origins a browser page may call the mock from ("*": any); none: CORS off
 
+    def __post_init__(self) -> None:
+        """A Settings built in code (tests, the Python API) gets the CLI's parsers and messages:
+        a bad value fails here, in one line, not later with an AttributeError. Typed values
+        (ApiKey, RateLimit, Path) are checked as their text form would be; text is parsed."""
+        for name, value in _given(self).items():
+            object.__setattr__(self, name, parse(name, _as_raw(value), name))
+
     @property
     def keys(self) -> tuple[ApiKey, ...]:
         """The configured keys, or the documented demo keys when none is configured."""
@@ -257,9 +264,63 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "validation": _validation,
     "cors": _origins,
 }
+_DEFAULTS: dict[str, Any] = {}  # filled below from the dataclass's declared defaults
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}
 FLAG_NAMES["api_keys"] = "--api-key"
 ENV_NAMES = {name: ENV_PREFIX + name.upper() for name in PARSERS}
+
+
+def parse(name: str, raw: Any, source: str) -> Any:
+    """One setting's value from its raw form, or a one-line SettingsError naming `source`."""
+    try:
+        return PARSERS[name](raw)
+    except ValueError as exc:
+        shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(raw)
+        raise SettingsError(f"{source}: {exc} (got {shown})") from None
+
+
+def _given(settings: Settings) -> dict[str, Any]:
+    """The fields that differ from their defaults (defaults need no check); never `config`,
+    which is read once, by `resolve`."""
+    return {
+        f.name: getattr(settings, f.name)
+        for f in dataclasses.fields(settings)
+        if f.name in PARSERS and f.name != "config" and getattr(settings, f.name) != _DEFAULTS.get(f.name)
+    }
+
+
+def _as_raw(value: Any) -> Any:
+    """A typed value in the form its parser reads (the parsers read text, lists and dicts)."""
+    if isinstance(value, ApiKey):
+        return {"key": value.key, "credits": value.credits, "active": value.active}
+    if isinstance(value, RateLimit):
+        return f"{value.requests}/{value.period_s}second" if isinstance(value.requests, int) and isinstance(value.period_s, int) else str(value)
+    if isinstance(value, (tuple, list)):
+        return [_as_raw(item) for item in value]
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def from_options(options: Mapping[str, Any], aliases: Mapping[str, str] | None = None) -> Settings:
+    """Settings from keyword options (the pytest fixture, the Python API): each value goes
+    through the CLI's parser and fails with the CLI's message, naming the option."""
+    aliases = aliases or {}
+    values: dict[str, Any] = {}
+    for option, raw in options.items():
+        name = aliases.get(option, option)
+        if name not in PARSERS:
+            known = ", ".join(sorted({*aliases, *PARSERS} - set(aliases.values())))
+            raise SettingsError(f"unknown option {option!r} (known: {known})")
+        if raw is not None:
+            values[name] = parse(name, _as_raw(raw), option)
+    config = values.pop("config", None)
+    if config is not None:
+        for name, raw in load_config_file(config).items():
+            values.setdefault(name, parse(name, raw, f"config file {config}: {name}"))
+    return Settings(config=config, **values)
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
@@ -287,11 +348,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {}
 
     def take(name: str, raw: Any, source: str) -> None:
-        try:
-            values[name] = PARSERS[name](raw)
-        except ValueError as exc:
-            shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(raw)
-            raise SettingsError(f"{source}: {exc} (got {shown})") from None
+        values[name] = parse(name, raw, source)
 
     config_raw = flags.get("config") or env.get(ENV_NAMES["config"])
     if config_raw:
@@ -306,3 +363,6 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         if name != "config" and raw not in (None, [], ""):
             take(name, ",".join(raw) if isinstance(raw, list) else raw, FLAG_NAMES[name])
     return dataclasses.replace(Settings(), **values)
+
+
+_DEFAULTS.update({f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory() for f in dataclasses.fields(Settings)})  # type: ignore[misc]

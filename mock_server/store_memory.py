@@ -83,6 +83,12 @@ class MemoryStore:
             self._found.clear()
             return {"key": mask(key.key), "credits": account.credits, "active": account.active}
 
+    def credits(self, presented: str) -> int | None:
+        """The balance of a plain key (None when unknown): for tests, which know their keys."""
+        with self._lock:
+            account = self._accounts.get(digest(presented))
+            return account.credits if account is not None else None
+
     # --- the per-request settlement -------------------------------------------------------------
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement:
         """Count the request in its key's rate-limit window, debit `cost` if the candidate is a

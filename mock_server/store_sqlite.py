@@ -112,6 +112,11 @@ class SqliteStore:
             credits, active = self.db.execute("SELECT credits, active FROM keys WHERE digest = ?", (digest(key.key),)).fetchone()
         return {"key": mask(key.key), "credits": credits, "active": bool(active)}
 
+    def credits(self, presented: str) -> int | None:
+        """The balance of a plain key (None when unknown): for tests, which know their keys."""
+        row = self.db.execute("SELECT credits FROM keys WHERE digest = ?", (digest(presented),)).fetchone()
+        return int(row[0]) if row else None
+
     # --- the per-request transaction -----------------------------------------------------------
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement:
         """Count the request in its key's rate-limit window, debit `cost` if the candidate is a

@@ -163,18 +163,15 @@ class UnmatchedRecorder:
         if scope["type"] != "http" or any(m == scope["method"] and p.fullmatch(scope["path"]) for m, p in self.patterns):
             await self.app(scope, receive, send)
             return
-        status = 0
+        at = time.time()
 
         async def capture(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            # noted before the response leaves: a client that reads it, then asks, finds it
+            if message["type"] == "http.response.start" and message["status"] >= 400:  # /openapi.json, /__admin/... are not bugs
+                self.seen.append({"at": at, "method": scope["method"], "path": scope["path"], "status": message["status"], "operation": None})
             await send(message)
 
-        at = time.time()
         await self.app(scope, receive, capture)
-        if status >= 400:  # the mock's own pages (/openapi.json, /__admin/...) are not the client's bug
-            self.seen.append({"at": at, "method": scope["method"], "path": scope["path"], "status": status, "operation": None})
 
 
 @contextmanager
@@ -252,10 +249,17 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def read_journal(base_url: str) -> tuple[list[dict[str, Any]], bool]:
     """(the journal, oldest first; whether older entries were already dropped)."""
+    entries: list[dict[str, Any]] = []
+    since = 0
     with httpx.Client(base_url=base_url, timeout=30, trust_env=False) as client:
-        response = client.get("/__admin/requests", params={"limit": JOURNAL_PAGE})
-        response.raise_for_status()
-        entries: list[dict[str, Any]] = response.json()["requests"]
+        while True:  # pages ascend from `since`; `next` is the following page's `since`
+            response = client.get("/__admin/requests", params={"since": since, "limit": JOURNAL_PAGE})
+            response.raise_for_status()
+            page = response.json()
+            entries += page["requests"]
+            since = page["next"]
+            if not page["has_more"]:
+                break
     return entries, bool(entries) and entries[0]["id"] > 1
 
 
@@ -318,18 +322,7 @@ def format_report(verdict: Verdict, base_url: str) -> str:
     command = shlex.join(verdict.command)
     ended = "did not finish" if verdict.exit_code is None else f"exited with {verdict.exit_code}"
     title = f"\nverify-client: `{command}` {ended} after {_plural(len(verdict.analysis.requests), 'request')} to {base_url}"
-    rows = [("#", "METHOD", "PATH", "STATUS", "HANDLE", "FINDINGS")]
-    for r in verdict.analysis.requests:
-        rows.append((str(r.number), r.method, r.path, _status(r), r.handle or "-", _count(r)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [title]
-    for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if index:
-            for finding in verdict.analysis.requests[index - 1].findings:
-                lines.append(f"     {finding.severity:<9} {finding.rule}: {finding.message}")
-    if len(rows) == 1:
-        lines.append("(no request reached the mock)")
+    lines = [title, *request_table(verdict.analysis)]
     lines += [f"note: {note}" for note in verdict.notes]
     lines.append(summary_line(verdict.analysis))
     if verdict.ok:
@@ -337,6 +330,23 @@ def format_report(verdict: Verdict, base_url: str) -> str:
     else:
         lines.append("verify-client: FAILED: " + "; ".join(verdict.failures))
     return "\n".join(lines) + "\n"
+
+
+def request_table(analysis: Analysis) -> list[str]:
+    """One row per request, each finding under its request: what was sent, the rule, the fix."""
+    rows = [("#", "METHOD", "PATH", "STATUS", "HANDLE", "FINDINGS")]
+    for r in analysis.requests:
+        rows.append((str(r.number), r.method, r.path, _status(r), r.handle or "-", _count(r)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if index:
+            for finding in analysis.requests[index - 1].findings:
+                lines.append(f"     {finding.severity:<9} {finding.rule}: {finding.message}")
+    if len(rows) == 1:
+        lines.append("(no request reached the mock)")
+    return lines
 
 
 def _status(r: RequestReport) -> str:
