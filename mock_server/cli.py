@@ -5,6 +5,8 @@
     dumpling-mock contract diff OLD NEW / update PAGE [--write]   vendor page changes (contract_commands.py)
     dumpling-mock verify-client [--inject ...] -- COMMAND ...   check a client's requests (verify_client.py)
     dumpling-mock proxy --upstream URL [--host H] [--port P]    validating reverse proxy (forward.py)
+        [--record FILE.har [--max-requests N]]                  recording proxy (recorder.py)
+    dumpling-mock serve --replay FILE.har [--replay ...] [--on-miss generate|404|error]   (replay.py)
 
 Every flag has a DUMPLING_MOCK_* environment twin and a config-file key (README: "Settings").
 A bad value ends the command with one line on stderr and exit code 2; an address that cannot be
@@ -27,6 +29,8 @@ import orjson
 
 from mock_server import __version__, contract_commands, logs, serving, verify_client
 from mock_server.contract import ContractError
+from mock_server.har import HarError
+from mock_server.replay import ON_MISS
 from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import StateError
 
@@ -63,10 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     for flag, help_text in SERVE_FLAGS:
         serve.add_argument(flag, help=help_text)
     serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY[:CREDITS]", help="an API key and its credits (repeatable; default: the demo keys)")
+    serve.add_argument("--replay", action="append", metavar="FILE.har", help="answer recorded requests with their recorded status and body (repeatable; earlier files win)")
+    serve.add_argument("--on-miss", choices=ON_MISS, help="a request not in the recordings: generate (default), 404 or error (500)")
     verify = commands.add_parser("verify-client", help="run your client against a fresh mock and check every request it makes")
     verify_client.add_arguments(verify)
     proxy = commands.add_parser("proxy", help="validating reverse proxy: forward to a real API, check both ways against the contract")
     proxy.add_argument("--upstream", help="base URL to forward to, e.g. https://staging.example.com (required)")
+    proxy.add_argument("--record", metavar="FILE.har", help="record every interaction with the upstream into a HAR 1.2 file, credentials scrubbed")
+    proxy.add_argument("--max-requests", metavar="N", help="with --record: forward at most N requests (each may cost credits), then answer 503")
     for flag, help_text in SERVE_FLAGS:
         if flag in PROXY_FLAGS:
             proxy.add_argument(flag, help=help_text)
@@ -92,7 +100,17 @@ def settings_from_json(text: str) -> Settings:
     return Settings(**data)
 
 
-def serve(settings: Settings) -> int:
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """The record/replay flags: command-line only (they name files of one run, not a setting)."""
+
+    record: Path | None = None
+    max_requests: int | None = None
+    replay: tuple[Path, ...] = ()
+    on_miss: str = "generate"
+
+
+def serve(settings: Settings, recording: Recording = Recording()) -> int:
     import uvicorn
 
     from mock_server import http_limits
@@ -100,6 +118,8 @@ def serve(settings: Settings) -> int:
 
     if settings.upstream and settings.workers > 1:
         raise SettingsError("--workers: proxy mode (an upstream is set) runs one worker")
+    if recording.replay and (settings.workers > 1 or settings.upstream):
+        raise SettingsError("--replay: replay runs one worker and no upstream")
     log_config = logs.configure(settings.log_level)
     scratch: str | None = None
     if settings.workers > 1 and settings.state is None:
@@ -126,7 +146,7 @@ def serve(settings: Settings) -> int:
         http=http_limits.protocol(settings.client_timeout),  # header size and time limits
     )
     if settings.workers == 1:
-        app = create_app(ctx=ctx, responder=_responder(settings))
+        app = create_app(ctx=ctx, responder=_responder(settings, recording, ctx))
         freeze_startup_objects()
         return serving.run_one(uvicorn.Config(app, **common), sock, ready)
     ctx.store.close()
@@ -139,12 +159,45 @@ def serve(settings: Settings) -> int:
     return code
 
 
-def _responder(settings: Settings) -> Any:
-    """The mock's responder, or in proxy mode the one that forwards to the upstream."""
+def _responder(settings: Settings, recording: Recording = Recording(), ctx: Any = None) -> Any:
+    """The mock's responder, the replayer (--replay), or in proxy mode the one that forwards to
+    the upstream, recording (--record) or not."""
     from mock_server.forward import Forwarder
+    from mock_server.recorder import Recorder
+    from mock_server.replay import Replayer, index
     from mock_server.routes import mock_respond
 
-    return Forwarder(settings.upstream) if settings.upstream else mock_respond
+    if settings.upstream:
+        forwarder = Forwarder(settings.upstream)
+        if recording.record is None:
+            return forwarder
+        try:
+            return Recorder(forwarder, settings.upstream, recording.record, recording.max_requests)
+        except OSError as exc:
+            raise SettingsError(f"--record: cannot write {recording.record} ({exc.strerror or exc})") from None
+    if recording.replay:
+        recorded = index(ctx.contract, list(recording.replay))
+        print(f"dumpling-mock: replaying {len(recorded)} recorded request(s) from {', '.join(p.name for p in recording.replay)}; misses: {recording.on_miss}", file=sys.stderr, flush=True)
+        return Replayer(recorded, recording.on_miss)
+    return mock_respond
+
+
+def _recording(args: argparse.Namespace) -> Recording:
+    """The record/replay flags, checked like settings (one line, exit 2)."""
+    record = getattr(args, "record", None)
+    max_requests = getattr(args, "max_requests", None)
+    if max_requests is not None and not record:
+        raise SettingsError("--max-requests: only with --record FILE.har")
+    if max_requests is not None and not (max_requests.isdigit() and 1 <= int(max_requests) <= 1_000_000):
+        raise SettingsError(f"--max-requests: must be a whole number from 1 to 1000000 (got {max_requests!r})")
+    replay = tuple(Path(p).expanduser() for p in getattr(args, "replay", None) or ())
+    for path in replay:
+        if not path.is_file():
+            raise SettingsError(f"--replay: no such file: {path}")
+    on_miss = getattr(args, "on_miss", None)
+    if on_miss and not replay:
+        raise SettingsError("--on-miss: only with --replay FILE.har")
+    return Recording(Path(record).expanduser() if record else None, int(max_requests) if max_requests else None, replay, on_miss or "generate")
 
 
 def _banner(settings: Settings) -> None:
@@ -182,18 +235,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            flags = {k: v for k, v in vars(args).items() if k != "command"}
-            return serve(resolve(flags, os.environ))
+            recording = _recording(args)
+            flags = {k: v for k, v in vars(args).items() if k not in ("command", "replay", "on_miss")}
+            return serve(resolve(flags, os.environ), recording) if recording.replay else serve(resolve(flags, os.environ))
         if args.command == "contract":
             return contract_commands.run(args) if args.contract_command in ("diff", "update") else print_contract(args)
         if args.command == "verify-client":
             return verify_client.main(args)
         if args.command == "proxy":
-            settings = resolve({k: v for k, v in vars(args).items() if k != "command"}, os.environ)
+            recording = _recording(args)
+            settings = resolve({k: v for k, v in vars(args).items() if k not in ("command", "record", "max_requests")}, os.environ)
             if settings.upstream is None:
                 raise SettingsError("proxy: --upstream URL is required (or DUMPLING_MOCK_UPSTREAM)")
-            return serve(dataclasses.replace(settings, workers=1))
-    except (SettingsError, ContractError, StateError) as exc:
+            proxy_settings = dataclasses.replace(settings, workers=1)
+            return serve(proxy_settings, recording) if recording.record else serve(proxy_settings)
+    except (SettingsError, ContractError, StateError, HarError) as exc:
         print(f"dumpling-mock: error: {exc}", file=sys.stderr)
         return 2
     except serving.CannotListen as exc:

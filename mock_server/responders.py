@@ -31,6 +31,7 @@ class Outcome:
     reason: str = ""  # why (errors), for X-Mock-Reason and the journal
     cost: int = 0  # credits this response costs if it is sent
     headers: dict[str, str] = field(default_factory=dict)
+    replayed: str | None = None  # "FILE.har#N" when the body is a recorded one (replay.py)
 
 
 def respond(checked: Checked, override: Override | None, ctx: Context) -> Outcome:

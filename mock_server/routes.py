@@ -94,6 +94,7 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
         "warnings": checked.warnings,
         "violations": [v.as_dict() for v in checked.violations],
         "forced": override.source if override is not None and override.status else None,
+        "replayed": outcome.replayed,  # the recording the body came from (serve --replay), else None
         "response": _summary(ctx, outcome.status, outcome.body),
     }
     settlement = ctx.store.settle(checked.key, outcome.status, outcome.cost, entry)
