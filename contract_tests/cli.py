@@ -2,6 +2,7 @@
 
     dumpling-contract                                   # the in-process mock
     dumpling-contract --base-url URL --api-key KEY      # any target, at most --max-requests requests
+    dumpling-contract --har FILE.har                    # a recording, offline: zero requests (offline.py)
 
 Exit codes: 0 conformant, 1 findings, 2 usage error, 3 API key missing/rejected, 4 incomplete
 (request budget spent), 5 target unreachable.
@@ -31,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
         "5 target unreachable. "
         "Anything after -- goes to pytest.",
     )
+    p.add_argument("--har", metavar="FILE.har", help="check recorded traffic (HAR 1.2) offline instead of a target: zero requests sent")
     p.add_argument("--base-url", help=f"target base URL (env {options.ENV_BASE_URL}; default: the in-process mock)")
     p.add_argument("--api-key", help=f"API key of the target (env {options.ENV_API_KEY}); never printed")
     p.add_argument("--max-requests", help=f"cap on HTTP requests, every request counted (default {options.REMOTE_MAX_REQUESTS} for a remote target)")
@@ -67,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = argv[argv.index("--") + 1 :]
         argv = argv[: argv.index("--")]
     args = parser().parse_args(argv)
+    if args.har:
+        return _offline(args, extra)
     if args.api_key:
         os.environ[options.ENV_API_KEY] = args.api_key  # the key travels by environment, never in argv
     code = pytest.main(pytest_args(args, extra))
@@ -75,6 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if kit._current is None:  # pytest refused the options before the kit started: nothing was sent
         return exit_codes.USAGE
     return int(code)
+
+
+def _offline(args: argparse.Namespace, extra: list[str]) -> int:
+    """`--har`: no target, so the options that shape requests make no sense with it."""
+    from contract_tests import offline
+
+    given = [f"--{name.replace('_', '-')}" for name in ("base_url", "api_key", "max_requests", "rate_limit", "seed", "handle", "walk_pages", "max_examples") if getattr(args, name)]
+    if given or extra:
+        print(f"dumpling-contract: error: --har checks a recording and sends nothing; {', '.join(given) or 'pytest arguments'} cannot be used with it", file=sys.stderr)
+        return exit_codes.USAGE
+    return offline.main(Path(args.har), Path(args.reports_dir), options.FAIL_ON[args.fail_on or "both"])
 
 
 if __name__ == "__main__":
