@@ -63,7 +63,7 @@ class Exchange:
 def scrub(exchange: Exchange, keys: Iterable[str]) -> Exchange:
     """The exchange as it may be written: credential headers become a placeholder, known keys and
     bearer tokens anywhere else (URL, other headers, both bodies) are masked."""
-    keys = [k for k in keys if k]
+    keys = [k for k in [*keys, *credentials(exchange)] if k]
 
     def text(value: str) -> str:
         return mask_text(value, keys)
@@ -87,6 +87,21 @@ def scrub(exchange: Exchange, keys: Iterable[str]) -> Exchange:
         response_headers=headers(exchange.response_headers),
         response_body=body(exchange.response_body),
     )
+
+
+def credentials(exchange: Exchange) -> list[str]:
+    """The secrets the credential headers carry (a bearer token, an API-key header, cookie values),
+    so that the same secret is masked wherever else it appears (a URL, a body)."""
+    found = []
+    for name, value in (*exchange.request_headers, *exchange.response_headers):
+        lowered = name.lower()
+        if lowered in ("cookie", "set-cookie"):
+            pairs = value.split(";") if lowered == "cookie" else value.split(";")[:1]
+            found += [v.strip() for _, _, v in (p.partition("=") for p in pairs) if len(v.strip()) >= 8]
+        elif lowered in CREDENTIAL_HEADERS:
+            scheme, _, rest = value.strip().partition(" ")
+            found.append(rest.strip() if rest and scheme.isalpha() else value.strip())
+    return [f for f in found if len(f) >= 8]  # shorter values would mask ordinary words
 
 
 def placeholder(value: str) -> str:

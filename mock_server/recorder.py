@@ -47,6 +47,7 @@ class Recorder:
         self.exchanges: list[har.Exchange] = []
         self.forwarded = 0  # requests sent upstream, whatever came back
         self.credits = 0
+        self.seen_keys: set[str] = set()  # every key presented so far, masked in every later exchange (memory only)
         self._lock = asyncio.Lock()
         har.write(path, [])  # a valid (empty) HAR from the start; fails early on a bad path
 
@@ -73,9 +74,9 @@ class Recorder:
             started=started.isoformat(),
             time_ms=(time.perf_counter() - clock) * 1000,
         )
-        keys = [k for k in (checked.presented, bearer_key(request.headers.get("authorization")), *ctx.known_keys) if k]
         async with self._lock:  # one writer at a time: each write holds every interaction so far
-            self.exchanges.append(har.scrub(exchange, keys))
+            self.seen_keys.update(k for k in (checked.presented, bearer_key(request.headers.get("authorization")), *har.credentials(exchange)) if k)
+            self.exchanges.append(har.scrub(exchange, sorted(self.seen_keys | set(ctx.known_keys), key=len, reverse=True)))
             if 200 <= outcome.status < 300:
                 self.credits += checked.op.credit_cost
             har.write(self.path, self.exchanges)

@@ -101,7 +101,7 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     if settlement.status != outcome.status:
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
         if settlement.journal_id is not None:  # the journal names what was sent, not the page that was not
-            ctx.store.amend_journal(settlement.journal_id, example=outcome.example, reason=outcome.reason, response=None)
+            ctx.store.amend_journal(settlement.journal_id, example=outcome.example, reason=outcome.reason, response=None, replayed=None)
 
     headers = dict(outcome.headers)
     if settlement.limit is not None:
