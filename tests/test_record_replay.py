@@ -323,3 +323,27 @@ def test_a_browser_exported_har_reads_and_replays() -> None:
         gone = mock.post(ENDPOINT, json={"handle": "ghost_profile"}, headers=auth("sk_replay_key"))
     assert page.content == api.response_body
     assert gone.status_code == 404 and gone.content == exchanges[2].response_body
+
+
+def test_several_recordings_the_earlier_file_wins_and_within_a_file_the_first_2xx(tmp_path: Path) -> None:
+    page = har.read(FIXTURE)[1]
+    error = har.Exchange(page.method, page.url, page.request_headers, page.request_body, 500, (("content-type", "application/json"),), b'{"error":"boom"}')
+    later = har.Exchange(page.method, page.url, page.request_headers, page.request_body, 200, page.response_headers, b'{"aweme_list":[],"has_more":0}')
+    (first, second) = (tmp_path / "first.har", tmp_path / "second.har")
+    har.write(first, [error, page, later])  # an error first, then two 2xx: the first 2xx wins
+    har.write(second, [later])
+    assert index(CONTRACT, [first, second])[("listTikTokProfileVideos", "browser_recorded", None, False)].exchange.response_body == page.response_body
+    assert index(CONTRACT, [second, first])[("listTikTokProfileVideos", "browser_recorded", None, False)].exchange.response_body == later.response_body
+
+
+def test_a_recording_without_a_contract_request_is_incomplete_and_replay_runs_one_worker(tmp_path: Path) -> None:
+    path = tmp_path / "page-only.har"
+    har.write(path, har.read(FIXTURE)[:1])  # only the browser's GET of the app's page
+    assert contract_cli.main(["--har", str(path), "--reports-dir", str(tmp_path / "r")]) == 4
+    assert json.loads((tmp_path / "r" / "findings.json").read_text())["problem"] == "the recording holds no request to an operation of the contract"
+    from mock_server.cli import main
+
+    assert main(["serve", "--replay", str(FIXTURE), "--workers", "2"]) == 2
+    assert main(["serve", "--replay", str(tmp_path / "missing.har")]) == 2
+    assert main(["serve", "--on-miss", "404"]) == 2
+    assert main(["proxy", "--upstream", "http://127.0.0.1:9", "--max-requests", "3"]) == 2
