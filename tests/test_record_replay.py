@@ -302,6 +302,18 @@ def test_the_offline_check_reports_what_reality_has_that_the_mock_does_not(tmp_p
     assert "reality: `aweme_list[*].music_info.title` (string) is in the recorded responses; the mock never generates it" in reality
 
 
+def test_a_key_in_a_foreign_har_is_masked_in_the_reports(tmp_path: Path) -> None:
+    document = json.loads(FIXTURE.read_text())
+    document["log"]["entries"][2]["response"]["content"]["text"] = '{"error":"nope"}'  # drift: an undocumented message
+    path = tmp_path / "drift.har"
+    path.write_text(json.dumps(document))
+    assert contract_cli.main(["--har", str(path), "--reports-dir", str(tmp_path / "r")]) == 1
+    finding = json.loads((tmp_path / "r" / "findings.json").read_text())["findings"][0]
+    assert finding["request"].splitlines()[1] == f"Authorization: Bearer {mask('sk_browser_exported_secret_0001')}"
+    written = b"".join(p.read_bytes() for p in (tmp_path / "r").iterdir())
+    assert b"exported_secret_0001" not in written
+
+
 def test_offline_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert contract_cli.main(["--har", str(tmp_path / "none.har")]) == 2
     assert "cannot read it" in capsys.readouterr().err
