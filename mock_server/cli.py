@@ -8,7 +8,8 @@
         [--record FILE.har [--max-requests N]]                  recording proxy (recorder.py)
     dumpling-mock serve --replay FILE.har [--replay ...] [--on-miss generate|404|error]   (replay.py)
 
-Every flag has a DUMPLING_MOCK_* environment twin and a config-file key (README: "Settings").
+Every setting flag has a DUMPLING_MOCK_* environment twin and a config-file key (README: "Settings");
+the record/replay flags name files of one run and are flags only.
 A bad value ends the command with one line on stderr and exit code 2; an address that cannot be
 listened on (a port in use), with one line and exit code 3 (serving.py: the other exit codes).
 """

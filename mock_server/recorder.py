@@ -6,7 +6,9 @@ What is recorded is what the upstream answered (status, headers, body), before t
 its own headers; a request the proxy did not forward (too large, upstream unreachable) is not an
 interaction and is not recorded. Credentials are scrubbed (har.scrub) before the file is
 written, and the file is replaced atomically after each interaction, so a recorder killed at any
-moment leaves a valid HAR of everything recorded until then.
+moment leaves a valid HAR of everything recorded until then. Each write holds every interaction
+so far (appending in place could leave half an entry): cheap for the hundreds of paid requests a
+recording holds, and --max-requests bounds it.
 
 Recording spends real credits: after each interaction one line on stderr says how many were
 recorded and what they cost (`recorded 3 interactions, 30 credits`: 2xx answers times the
