@@ -89,6 +89,7 @@ def settings_from_json(text: str) -> Settings:
         data[name] = Path(data[name]) if data[name] else None
     data["api_keys"] = tuple(ApiKey(**k) for k in data["api_keys"])
     data["rate_limit"] = RateLimit(**data["rate_limit"])
+    data["cors"] = tuple(data.get("cors") or ())
     return Settings(**data)
 
 
