@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server import __version__
+from mock_server import __version__, faults
 from mock_server.context import Context
 from mock_server.contract import Contract, bundled_path, load_contract
 from mock_server.request_checks import BadJson, load_json
@@ -67,6 +67,8 @@ def admin_routes(ctx: Context) -> list[Route]:
 
     async def reset(request: Request, body: Any) -> Any:
         store.reset()
+        if ctx.settings.faults:  # back to the configured start, configured faults included
+            faults.install(store, faults.check_configured(ctx.settings.faults, ctx.contract))
         return {"status": "reset"}
 
     async def list_requests(request: Request, body: Any) -> Any:
@@ -84,23 +86,15 @@ def admin_routes(ctx: Context) -> list[Route]:
         return {"status": "cleared"}
 
     async def list_faults(request: Request, body: Any) -> Any:
-        return {"faults": store.faults()}
+        return {"faults": [faults.public(f) for f in store.faults()]}
 
     async def add_fault(request: Request, body: Any) -> Any:
-        status, example = body.get("status"), body.get("example")
-        if status is None and not body.get("latency_ms"):
-            return _error(400, "a fault needs a status, a latency_ms, or both")
-        if status is not None:
-            ops = [op for op in ctx.contract.operations if body.get("operation") in (None, op.operation_id)]
-            if not ops:
-                return _error(400, f"no operation {body.get('operation')!r} in the contract")
-            if not any(status in op.statuses for op in ops):
-                return _error(400, f"status {status} is not documented for {', '.join(op.operation_id for op in ops)}")
-            if example and not any(example in op.examples(status) for op in ops):
-                return _error(400, f"{status} has no example {example!r}")
-        spec = {k: body[k] for k in ("status", "example", "latency_ms", "probability", "operation") if k in body}
-        fault_id = store.add_fault(spec, body.get("count"))
-        return next(f for f in store.faults() if f["id"] == fault_id)
+        try:
+            spec, count = faults.parse_fault(body, ctx.contract)
+        except faults.FaultError as exc:
+            return _error(400, str(exc))
+        fault_id = store.add_fault(spec, count)
+        return next(faults.public(f) for f in store.faults() if f["id"] == fault_id)
 
     async def clear_faults(request: Request, body: Any) -> Any:
         store.clear_faults()
