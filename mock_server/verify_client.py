@@ -30,7 +30,7 @@ from typing import Any, Awaitable, Callable, MutableMapping
 import httpx
 import orjson
 
-from mock_server import logs
+from mock_server import logs, transport_faults
 from mock_server.client_checks import RULE, WARNING, Analysis, RequestReport, analyse
 from mock_server.context import Context
 from mock_server.contract import Contract
@@ -195,6 +195,7 @@ def running(app: ASGIApp, log_level: str, port: int = 0) -> Iterator[str]:
         server_header=False,
         timeout_keep_alive=5,
         timeout_graceful_shutdown=5,
+        http=transport_faults.protocol(Settings().client_timeout),  # faults below HTTP need the socket
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dumpling-mock", daemon=True)
