@@ -180,8 +180,15 @@ def _faults(value: Any) -> tuple[Mapping[str, Any], ...]:
         for fault in item if isinstance(item, list) else [item]:
             if not isinstance(fault, dict):
                 raise ValueError("a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'")
-            faults.append(fault)
+            faults.append(_sorted(fault))
     return tuple(faults)
+
+
+def _sorted(value: Any) -> Any:
+    """Mappings with their keys in order: the same fault from a flag and a file is the same value."""
+    if isinstance(value, dict):
+        return {str(k): _sorted(value[k]) for k in sorted(value, key=str)}
+    return [_sorted(v) for v in value] if isinstance(value, list) else value
 
 
 def _host(value: Any) -> str:

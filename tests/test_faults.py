@@ -167,7 +167,7 @@ def test_the_retry_after_switch_covers_the_ledgers_503(make_client: Callable[...
 
 # --- one schema from the command line, the environment and the config file -------------------------
 FAULT_TEXT = "{steps: [503, reset, 200], match: {handle: videos-25, page: 3}}"
-FAULT = {"steps": [503, "reset", 200], "match": {"handle": "videos-25", "page": 3}}
+FAULT = {"match": {"handle": "videos-25", "page": 3}, "steps": [503, "reset", 200]}
 
 
 def test_fault_from_flag_environment_and_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
