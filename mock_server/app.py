@@ -1,8 +1,9 @@
 """Build the FastAPI app from the effective contract at start-up.
 
 Routes come from the contract (routes.py), plus the served contract itself (`/openapi.json`,
-`/openapi.yaml`) and the admin API. FastAPI's own generated docs are off: the vendor contract is
-the only description of this API.
+`/openapi.yaml`), the admin API and the front door (`/`, `/docs`: front.py). FastAPI's own
+generated docs are off: the vendor contract is the only description of this API, and `/docs`
+shows that.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from mock_server.admin import admin_routes
 from mock_server.context import Context
 from mock_server.data import tiktok
 from mock_server.contract import load_contract
+from mock_server.cors import CorsOutsideAdmin, exposed_headers
+from mock_server.front import front_routes
 from mock_server.response_checks import header_value
 from mock_server.routes import Respond, mock_respond, operation_routes
 from mock_server.settings import Settings, SettingsError
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None, responder: Respond = mock_respo
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
         *admin_routes(ctx),
+        *front_routes(ctx),
     ]
     app = FastAPI(
         title="dumpling-mock",
@@ -84,6 +88,8 @@ def create_app(settings: Settings | None = None, responder: Respond = mock_respo
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
     )
+    if ctx.settings.cors:
+        app.add_middleware(CorsOutsideAdmin, origins=ctx.settings.cors, expose=exposed_headers(ctx.contract))
     app.state.ctx = ctx
     return app
 

@@ -45,6 +45,7 @@ SERVE_FLAGS = (
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
     ("--retry-after", "Retry-After on 503s: off (default: the vendor does not document it), window (seconds until the rate-limit window resets) or SECONDS"),
+    ("--cors", "origins a browser page may call the mock from, comma-separated, or * (default: CORS off)"),
     ("--validation", "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)"),
 )
 

@@ -74,6 +74,7 @@ class Settings:
     validation: str = "documented"  # "vendor": accept every request the vendor's YAML accepts
     retry_after: str = "off"  # Retry-After on 503s: "off", "window" or whole seconds (faults.retry_after)
     faults: tuple[Mapping[str, Any], ...] = ()  # installed at start, checked against admin.yaml (faults.py)
+    cors: tuple[str, ...] = ()  # origins a browser page may call the mock from ("*": any); none: CORS off
 
     @property
     def keys(self) -> tuple[ApiKey, ...]:
@@ -191,6 +192,14 @@ def _sorted(value: Any) -> Any:
     return [_sorted(v) for v in value] if isinstance(value, list) else value
 
 
+def _origins(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    origins = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+    if not origins or any(o != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.\-]{1,253}(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?", o) for o in origins):
+        raise ValueError("must be * or comma-separated origins like http://localhost:3000")
+    return origins
+
+
 def _host(value: Any) -> str:
     host = str(value).strip()
     if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]{1,253}", host):
@@ -262,6 +271,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "validation": _validation,
     "retry_after": _retry_after,
     "faults": _faults,
+    "cors": _origins,
 }
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}
 FLAG_NAMES["api_keys"] = "--api-key"

@@ -90,6 +90,7 @@ def samples(tmp_path: Path) -> dict[str, tuple[str, Any]]:
         "validation": ("vendor", "vendor"),
         "retry_after": ("window", "window"),
         "faults": ("{steps: [503, reset], match: {page: 2}}", [{"steps": [503, "reset"], "match": {"page": 2}}]),
+        "cors": ("http://localhost:3000", ["http://localhost:3000"]),
     }
 
 

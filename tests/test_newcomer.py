@@ -488,3 +488,82 @@ def test_plain_schemathesis_with_the_vendor_yaml(mode: str, tmp_path: Any) -> No
     else:  # the default keeps the prose's rules and the mock's assumptions, which the YAML does not have
         assert done.returncode == 1
         assert "Schema-valid request rejected" in done.stdout
+
+
+# --- --cors --------------------------------------------------------------------------------------------
+ORIGIN = "http://localhost:3000"
+PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+
+
+def test_cors_is_off_by_default(client: TestClient) -> None:
+    preflight = client.options(ENDPOINT, headers=PREFLIGHT)
+    assert preflight.status_code == 405
+    response = post(client, {"handle": "x"}, Origin=ORIGIN)
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_answers_preflights_and_exposes_the_documented_headers(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cors=(ORIGIN,))
+    preflight = client.options(ENDPOINT, headers=PREFLIGHT)
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ORIGIN
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert preflight.headers["access-control-allow-headers"] == "authorization,content-type"
+    response = post(client, {"handle": "stoolpresidente"}, Origin=ORIGIN)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert response.headers["access-control-expose-headers"] == "X-RateLimit-Limit, X-RateLimit-Remaining, X-Mock-Reason, X-Mock-Violations"
+
+
+def test_cors_refuses_other_origins_and_leaves_the_admin_api_out(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cors=(ORIGIN,))
+    other = client.options(ENDPOINT, headers={**PREFLIGHT, "Origin": "http://evil.example"})
+    assert other.status_code == 400
+    assert "access-control-allow-origin" not in other.headers
+    assert other.json() == {"error": "Disallowed CORS origin"}
+    assert other.headers["x-mock-reason"] == "CORS preflight refused: origin not allowed by --cors"
+    admin = client.options("/__admin/keys", headers={**PREFLIGHT, "Access-Control-Request-Method": "PUT"})
+    assert admin.status_code == 405 and "access-control-allow-origin" not in admin.headers
+    assert "access-control-allow-origin" not in client.get("/__admin/keys", headers={"Origin": ORIGIN}).headers
+
+
+def test_cors_any_origin(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cors=("*",))
+    assert client.options(ENDPOINT, headers={**PREFLIGHT, "Origin": "http://127.0.0.1:5173"}).headers["access-control-allow-origin"] == "*"
+
+
+def test_cors_setting_from_flag_env_and_config(tmp_path: Any) -> None:
+    from mock_server.settings import SettingsError, resolve
+
+    config = tmp_path / "mock.yaml"
+    config.write_text("cors: [http://localhost:3000, 'https://app.example.com']\n")
+    expected = ("http://localhost:3000", "https://app.example.com")
+    assert resolve({}, {}).cors == ()
+    assert resolve({"cors": "http://localhost:3000,https://app.example.com/"}, {}).cors == expected
+    assert resolve({}, {"DUMPLING_MOCK_CORS": "http://localhost:3000, https://app.example.com"}).cors == expected
+    assert resolve({"config": str(config)}, {}).cors == expected
+    with pytest.raises(SettingsError, match=r"^--cors: must be \* or comma-separated origins like http://localhost:3000 \(got 'localhost:3000'\)$"):
+        resolve({"cors": "localhost:3000"}, {})
+
+
+# --- the first `make run` shows progress -----------------------------------------------------------------
+def test_the_first_make_run_says_it_is_installing_and_shows_pips_progress(tmp_path: Any) -> None:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "fresh-venv"
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}  # also under `make test`
+    done = subprocess.run(["make", "--no-print-directory", "-n", "run", f"VENV={venv}"], cwd=root, env=env, capture_output=True, text=True, timeout=30)
+    lines = done.stdout.splitlines()
+    assert lines[0] == f'echo "make: installing dumpling-mock and its dependencies into {venv} (the first time takes about 30 s)"'
+    assert lines[1] == f"python3 -m venv {venv}"
+    install = next(line for line in lines if "-e '.[test]'" in line)
+    assert "--quiet" not in install.split() and "-q" not in install.split()  # pip prints each package as it goes
+    assert lines.index(install) < lines.index(f'echo "make: installed into {venv}"')
+    assert lines[-1].endswith("dumpling-mock serve --host 127.0.0.1 --port 8080")
