@@ -19,6 +19,7 @@ after the step's latency), and the transport faults, which happen below HTTP
 from __future__ import annotations
 
 import math
+import random
 import re
 import time
 from typing import Any, Iterable, Mapping
@@ -80,6 +81,9 @@ def parse_step(raw: Any) -> dict[str, Any]:
 
 
 def _typed(step: dict[str, Any]) -> dict[str, Any]:
+    for name in ("status", "latency_ms", "retry_after", "stall_ms", "count"):
+        if name in step and isinstance(step[name], float) and step[name].is_integer():
+            step[name] = int(step[name])  # JSON Schema's integer admits 503.0
     kind = str(step.get("kind") or (STATUS if "status" in step else PASS)).upper()
     kind = SHORT_NAMES.get(kind.lower(), kind)
     if kind not in KINDS:
@@ -247,7 +251,7 @@ def page_of(handle: str, cursor: Any, settings: Settings) -> int | None:
         return None
 
 
-def from_faults(store: Store, checked: Checked, settings: Settings, rng: Any) -> Override | None:
+def from_faults(store: Store, checked: Checked, settings: Settings, rng: random.Random) -> Override | None:
     """The first fault step that applies to this request; PASS steps and latency-only faults add
     their latency and let the next fault apply too. A step whose probability roll fails is not
     consumed: the request is served normally and the step waits for the next matching request."""

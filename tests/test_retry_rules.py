@@ -37,8 +37,10 @@ def rules(report: dict[str, Any]) -> set[str]:
     return {f["rule"] for r in report["requests"] for f in r["findings"]}
 
 
-def test_a_client_with_a_good_retry_policy_passes_every_scenario(tmp_path: Path) -> None:
+def test_a_client_with_a_good_retry_policy_passes_every_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, report = verify(tmp_path, "good")
+    out = capsys.readouterr().out
+    assert "- (injected: CONNECTION_RESET_BY_PEER)" in out and out.endswith("verify-client: 9 requests, 0 violations, 0 warnings\nverify-client: OK\n")
     assert code == 0 and report["ok"], report
     assert rules(report) == set()
     shown = [(r["status"], r["example"], r["fault"]) for r in report["requests"]]

@@ -81,6 +81,7 @@ def test_each_connection_fault_happens_on_the_socket_and_in_the_journal(base_url
     assert admin.get("/__admin/keys").json()["keys"] == credits, "a broken connection costs nothing"
     normal = httpx.post(base_url + ENDPOINT, content=BODY, headers={"Authorization": "Bearer sk_mock_demo", "Content-Type": "application/json"})
     assert normal.status_code == 200, "after the last step: normal service"
+    assert normal.headers["x-ratelimit-remaining"] == str(1000 - 6), "broken connections count in the rate-limit window"
 
 
 def test_serve_takes_the_same_fault_from_its_flag_and_resets_for_real(live_mock: Any) -> None:
