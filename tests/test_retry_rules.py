@@ -127,3 +127,12 @@ def test_the_retry_rules_are_documented_with_their_severity() -> None:
     for name, severity in [("gave-up-silently", VIOLATION), ("retried-client-error", WARNING), ("no-backoff", WARNING), ("retried-after-success", WARNING)]:
         assert RULE[name].severity == severity
         assert f"| `{name}` | {severity} | {RULE[name].what} |" in readme
+
+
+def test_every_error_counts_only_its_own_errors_beside_a_scenario(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    faulty = [sys.executable, str(ROOT / "tests" / "clients" / "faulty.py"), "stops-early"]  # one request
+    main(["verify-client", "--inject", "flaky:1", "--inject", "every-error", "--report-json", str(report), "--", *faulty])
+    data = json.loads(report.read_text())
+    assert [(r["status"], r["forced"]) for r in data["requests"]] == [(502, "fault 1")]
+    assert data["notes"][0].startswith("--inject every-error: none of the "), "flaky's 502 is not one of every-error's"
