@@ -26,7 +26,7 @@ from mock_server.request_checks import Checked, check_request, request_headers
 from mock_server.responders import Outcome, problem_outcome, respond
 from mock_server.response_checks import check_response, header_value, violations_header
 from mock_server.secrets import bearer_key, mask
-from mock_server.transport_faults import MALFORMED, STALLED, TransportFault
+from mock_server.transport_faults import TransportFault, wire_status
 
 LEDGER_REASONS = {503: "rate limit exceeded for this key", 403: "fewer credits left than this request costs"}
 RATE_HEADERS = {"x-ratelimit-limit": "limit", "x-ratelimit-remaining": "remaining"}
@@ -102,7 +102,7 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     transport = override.transport if override is not None else ""
     if transport:
         entry["fault"] = transport
-    candidate = outcome.status if not transport or transport == STALLED else 200 if transport == MALFORMED else 0
+    candidate = wire_status(transport, outcome.status) if transport else outcome.status
     settlement = ctx.store.settle(checked.key, candidate, 0 if transport else outcome.cost, entry)
     if settlement.status != candidate:
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))

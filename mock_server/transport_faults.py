@@ -50,6 +50,12 @@ def protocol(header_timeout_s: float) -> Any:
     return functools.partial(FaultingProtocol, header_timeout_s=header_timeout_s)
 
 
+def wire_status(kind: str, status: int) -> int:
+    """The status a fault puts on the wire, for the journal: the stalled response's own, the
+    malformed one's 200 status line, none (0) for the others."""
+    return status if kind == STALLED else 200 if kind == MALFORMED else 0
+
+
 def garbage(seed: int, size: int = 64) -> bytes:
     """Deterministic bytes that no HTTP parser accepts (a NUL first), same seed = same bytes."""
     return b"\x00" + hashlib.blake2b(str(seed).encode(), digest_size=size - 1).digest()
