@@ -120,6 +120,8 @@ def parse_fault(body: Mapping[str, Any], contract: Contract) -> tuple[dict[str, 
             raise FaultError("a fault needs a status, a kind, a latency_ms, or steps")
         steps = [parse_step({name: body[name] for name in top})]
         del steps[0]["count"]
+        if steps[0]["kind"] == PASS and not steps[0].get("latency_ms"):
+            raise FaultError("a PASS fault changes nothing without a latency_ms")
     ops = [op for op in contract.operations if match.get("operation") in (None, op.operation_id)]
     for step in steps:
         status, example = step.get("status"), step.get("example")

@@ -117,6 +117,7 @@ def test_the_original_one_step_body_still_works(client: TestClient) -> None:
      ({"steps": [503], "match": {"operation": "nope"}}, "no operation 'nope'"),
      ({"steps": [{"kind": "PASS", "stall_ms": 5}]}, "stall_ms belongs to a STALLED_BODY step"),
      ({"steps": []}, ""),
+     ({"kind": "PASS"}, "a PASS fault changes nothing without a latency_ms"),
      ({"steps": [503], "match": {"colour": "red"}}, "")],
 )  # fmt: skip
 def test_bad_faults_are_refused_with_a_reason(client: TestClient, body: dict[str, Any], message: str) -> None:

@@ -67,7 +67,6 @@ BAD_POLICIES = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("policy", list(BAD_POLICIES))
 def test_each_bad_retry_policy_is_named(tmp_path: Path, policy: str) -> None:
     expected, expected_code = BAD_POLICIES[policy]
