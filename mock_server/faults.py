@@ -117,7 +117,7 @@ def parse_fault(body: Mapping[str, Any], contract: Contract) -> tuple[dict[str, 
             raise FaultError("steps is empty")
     else:
         if not any(name in body for name in ("status", "kind")) and not (body.get("latency_ms") or body.get("delay_ms")):
-            raise FaultError("a fault needs a status, a kind, a latency_ms, or steps")
+            raise FaultError("a fault needs a status, a latency_ms, or both (or a kind, or steps)")
         steps = [parse_step({name: body[name] for name in top})]
         del steps[0]["count"]
         if steps[0]["kind"] == PASS and not steps[0].get("latency_ms"):
@@ -135,6 +135,16 @@ def parse_fault(body: Mapping[str, Any], contract: Contract) -> tuple[dict[str, 
         spec = {**steps[0], **({"operation": match["operation"]} if "operation" in match else {})}
         return ({**spec, "match": match} if match else spec), body.get("count")
     return {"steps": steps, "match": match}, sum(int(step["count"]) for step in steps)
+
+
+def fault_problem(contract: Contract, spec: Mapping[str, Any]) -> str | None:
+    """Why a schema-valid fault cannot be injected, or None: parse_fault's verdict, for a caller
+    that stores the body as given (the original one-step form)."""
+    try:
+        parse_fault(spec, contract)
+    except FaultError as exc:
+        return str(exc)
+    return None
 
 
 def _match(body: Mapping[str, Any], contract: Contract) -> dict[str, Any]:

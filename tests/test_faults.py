@@ -19,7 +19,7 @@ from mock_server import cli
 from mock_server.app import build_context, create_app
 from mock_server.contract import load_contract
 from mock_server.data import tiktok
-from mock_server.faults import FaultError, parse_fault, parse_step
+from mock_server.faults import FaultError, fault_problem, parse_fault, parse_step
 from mock_server.settings import ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import open_store
 
@@ -224,3 +224,10 @@ def test_both_stores_say_which_step_a_request_took(state: bool, tmp_path: Path) 
         assert [store.take_fault(fault_id) for _ in range(3)] == [2, 1, 0]
     finally:
         store.close()
+
+
+def test_fault_problem_gives_parse_faults_verdict_in_one_line() -> None:
+    contract = load_contract()
+    assert fault_problem(contract, {"status": 503, "count": 2}) is None
+    assert fault_problem(contract, {"latency_ms": 0}) == "a fault needs a status, a latency_ms, or both (or a kind, or steps)"
+    assert fault_problem(contract, {"steps": [418]}) == "status 418 is not documented for listTikTokProfileVideos"
