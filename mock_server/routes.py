@@ -106,6 +106,8 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     settlement = ctx.store.settle(checked.key, candidate, 0 if transport else outcome.cost, entry)
     if settlement.status != candidate:
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
+        if transport and settlement.journal_id is not None:
+            ctx.store.amend_journal(settlement.journal_id, fault=None)  # the connection was not broken
         transport = ""  # the ledger's documented answer comes first, as for any fault
 
     headers = dict(outcome.headers)

@@ -231,3 +231,13 @@ def test_fault_problem_gives_parse_faults_verdict_in_one_line() -> None:
     assert fault_problem(contract, {"status": 503, "count": 2}) is None
     assert fault_problem(contract, {"latency_ms": 0}) == "a fault needs a status, a latency_ms, or both (or a kind, or steps)"
     assert fault_problem(contract, {"steps": [418]}) == "status 418 is not documented for listTikTokProfileVideos"
+
+
+def test_the_ledgers_503_comes_before_a_broken_connection(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(rate_limit=RateLimit(1, 3600))
+    assert post(client, {"handle": "x"}, key="sk_mock_demo").status_code == 200
+    add(client, {"steps": ["reset"]})
+    limited = post(client, {"handle": "x"}, key="sk_mock_demo")  # answered in-process: no socket was needed
+    assert limited.status_code == 503 and limited.json() == OP.examples(503)["rate_limited"]
+    last = client.get("/__admin/requests").json()["requests"][-1]
+    assert (last["status"], last["fault"], last["forced"]) == (503, None, "fault 1"), "the step was used; the connection was not broken"
