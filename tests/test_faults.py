@@ -241,3 +241,18 @@ def test_the_ledgers_503_comes_before_a_broken_connection(make_client: Callable[
     assert limited.status_code == 503 and limited.json() == OP.examples(503)["rate_limited"]
     last = client.get("/__admin/requests").json()["requests"][-1]
     assert (last["status"], last["fault"], last["forced"]) == (503, None, "fault 1"), "the step was used; the connection was not broken"
+
+
+def test_configured_faults_replace_what_a_state_file_kept(tmp_path: Path) -> None:
+    settings = dataclasses.replace(Settings(), state=tmp_path / "state.sqlite3", faults=({"steps": [502, 503]},))
+    for _ in range(2):  # a restart with the same settings
+        ctx = build_context(settings)
+        try:
+            assert [f["steps"][0]["status"] for f in ctx.store.faults()] == [502]
+        finally:
+            ctx.store.close()
+    ctx = build_context(settings, install_faults=False)  # what a --workers child does
+    try:
+        assert len(ctx.store.faults()) == 1
+    finally:
+        ctx.store.close()
