@@ -19,7 +19,7 @@ from mock_server import cli
 from mock_server.app import build_context, create_app
 from mock_server.contract import load_contract
 from mock_server.data import tiktok
-from mock_server.faults import FaultError, fault_problem, parse_fault, parse_step
+from mock_server.faults import FaultError, check_configured, fault_problem, parse_fault, parse_step
 from mock_server.settings import ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import open_store
 
@@ -256,3 +256,15 @@ def test_configured_faults_replace_what_a_state_file_kept(tmp_path: Path) -> Non
         assert len(ctx.store.faults()) == 1
     finally:
         ctx.store.close()
+
+
+def test_the_readme_example_is_one_fault_in_all_three_forms() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Faults: sequences, matches, and faults below HTTP", 1)[1]
+    body = orjson.loads(section.split("-d '", 1)[1].split("'", 1)[0])
+    flag = section.split("dumpling-mock serve --fault '", 1)[1].split("'", 1)[0]
+    config = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
+    assert resolve({"faults": [flag]}, {}).faults == (body,) == tuple(config["faults"])
+    (spec, count), = check_configured([body], load_contract())
+    assert count == 5 and [s["kind"] for s in spec["steps"]] == ["STATUS", "STATUS", "CONNECTION_RESET_BY_PEER", "PASS", "STATUS"]
+    assert spec["steps"][3]["latency_ms"] == 11000 and spec["match"] == {"handle": "stoolpresidente", "page": 3}
