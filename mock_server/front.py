@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from mock_server import __version__
 from mock_server.context import Context
+from mock_server.request_checks import TIKTOK_OPERATION
 
 SWAGGER_PACKAGE = "swagger_ui"  # swagger-ui-py: Swagger UI's distribution files, nothing fetched at run time
 DOCS_ASSETS = "/docs/static"
@@ -41,15 +42,25 @@ def swagger_ui_dir() -> Path:
 
 
 def example_curl(ctx: Context, base_url: str) -> str:
-    """The request the banner prints: the demo key when the demo keys are on, never a configured key."""
+    """The request the banner prints (for another contract: its first operation), with the demo
+    key when the demo keys are on, never a configured key."""
     key = next((k.key for k in ctx.settings.keys if k.active), "YOUR_API_KEY") if not ctx.settings.api_keys else "YOUR_API_KEY"
-    op = next((o for o in ctx.contract.operations if o.method == "POST"), None)
-    path = op.path if op else "/api/v1/get-tiktok-profile-videos"
-    return (
-        f"curl -X POST {base_url}{path} \\\n"
-        f"  -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
-        "  -d '{ \"handle\": \"stoolpresidente\" }'"
-    )
+    ops = ctx.contract.operations
+    op = next((o for o in ops if o.operation_id == TIKTOK_OPERATION), ops[0] if ops else None)
+    if op is None:
+        return ""
+    if op.operation_id == TIKTOK_OPERATION:
+        return (
+            f"curl -X POST {base_url}{op.path} \\\n"
+            f"  -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
+            "  -d '{ \"handle\": \"stoolpresidente\" }'"
+        )
+    parts = [f"curl -X {op.method} {base_url}{op.path}"]
+    if op.secured:
+        parts.append(f"-H 'Authorization: Bearer {key}'")
+    if op.request_schema is not None:
+        parts.append("-H 'Content-Type: application/json' -d '{}'")
+    return " \\\n  ".join(parts)
 
 
 def index(ctx: Context, base_url: str) -> dict[str, Any]:

@@ -119,3 +119,17 @@ def test_the_front_door_answers_get_only(client: TestClient) -> None:
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
     assert response.json() == {"error": "Method Not Allowed"}
+
+
+def test_another_contracts_index_shows_its_own_first_operation(make_client: Any, tmp_path: Any) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "openapi: 3.0.3\ninfo: {title: Other API, version: '1'}\nsecurity: [{key: []}]\n"
+        "components: {securitySchemes: {key: {type: http, scheme: bearer}}}\n"
+        "paths:\n  /v1/ping:\n    get:\n      operationId: ping\n      summary: Ping\n"
+        "      responses: {'200': {description: ok, content: {application/json: {example: {pong: true}}}}}\n"
+    )
+    index = make_client(contract=other).get("/").json()
+    assert index["what"] == "an offline mock of Other API, served from its OpenAPI contract"
+    assert index["operations"] == [{"method": "GET", "path": "/v1/ping", "operationId": "ping", "summary": "Ping"}]
+    assert index["example"] == "curl -X GET http://testserver/v1/ping \\\n  -H 'Authorization: Bearer sk_mock_demo'"
