@@ -91,3 +91,17 @@ def test_serve_takes_the_same_fault_from_its_flag_and_resets_for_real(live_mock:
     assert again.status_code == 503 and again.headers["retry-after"] == "2"
     entries = httpx.get(mock.base_url + "/__admin/requests").json()["requests"]
     assert [(e["status"], e.get("fault")) for e in entries] == [(0, "CONNECTION_RESET_BY_PEER"), (503, None)]
+
+
+def test_a_stalled_response_ends_when_the_client_leaves() -> None:
+    """The default stall is 30 s; a client that gives up frees the server at once (otherwise the
+    server's shutdown would wait its 5 s grace period for the stalled response)."""
+    with running(create_app(Settings()), "warning") as url:
+        host, port = url.removeprefix("http://").split(":")
+        httpx.post(url + "/__admin/faults", json={"steps": ["stall"]})
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(REQUEST)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        time.sleep(0.2)
+        leaving = time.monotonic()
+    assert time.monotonic() - leaving < 4
