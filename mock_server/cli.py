@@ -52,6 +52,7 @@ SERVE_FLAGS = (
     ("--page-size", "videos per page (default 10)"),
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
+    ("--retry-after", "Retry-After on 503s: off (default: the vendor does not document it), window (seconds until the rate-limit window resets) or SECONDS"),
     ("--cors", "origins a browser page may call the mock from, comma-separated, or * (default: CORS off)"),
     ("--validation", "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)"),
 )
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY[:CREDITS]", help="an API key and its credits (repeatable; default: the demo keys)")
     serve.add_argument("--replay", action="append", metavar="FILE.har", help="answer recorded requests with their recorded status and body (repeatable; earlier files win)")
     serve.add_argument("--on-miss", choices=ON_MISS, help="a request not in the recordings: generate (default), 404 or error (500)")
+    serve.add_argument("--fault", action="append", dest="faults", metavar="YAML", help="a fault, as the admin API takes it, in YAML or JSON, e.g. '{steps: [503, reset, 200], match: {page: 3}}' (repeatable)")
     verify = commands.add_parser("verify-client", help="run your client against a fresh mock and check every request it makes")
     verify_client.add_arguments(verify)
     proxy = commands.add_parser("proxy", help="validating reverse proxy: forward to a real API, check both ways against the contract")
@@ -98,6 +100,8 @@ def settings_from_json(text: str) -> Settings:
         data[name] = Path(data[name]) if data[name] else None
     data["api_keys"] = tuple(ApiKey(**k) for k in data["api_keys"])
     data["rate_limit"] = RateLimit(**data["rate_limit"])
+    data["cors"] = tuple(data.get("cors") or ())
+    data["faults"] = tuple(data["faults"])
     return Settings(**data)
 
 
@@ -114,7 +118,7 @@ class Recording:
 def serve(settings: Settings, recording: Recording = Recording()) -> int:
     import uvicorn
 
-    from mock_server import http_limits
+    from mock_server import transport_faults
     from mock_server.app import SETTINGS_ENV, build_context, create_app, freeze_startup_objects
 
     if settings.upstream and settings.workers > 1:
@@ -144,7 +148,7 @@ def serve(settings: Settings, recording: Recording = Recording()) -> int:
         date_header=settings.upstream is None,  # a proxy passes the upstream's Date on
         timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
-        http=http_limits.protocol(settings.client_timeout),  # header size and time limits
+        http=transport_faults.protocol(settings.client_timeout),  # header limits, and faults below HTTP
     )
     if settings.workers == 1:
         app = create_app(ctx=ctx, responder=_responder(settings, recording, ctx))

@@ -20,11 +20,13 @@ from mock_server.client_checks import response_summary
 from mock_server.context import Context
 from mock_server.contract import Operation
 from mock_server.errors import Problem
-from mock_server.overrides import Override, from_faults, from_handle, from_prefer, latency_only
+from mock_server.faults import from_faults, latency_only, retry_after
+from mock_server.overrides import Override, from_handle, from_prefer
 from mock_server.request_checks import Checked, check_request, request_headers
 from mock_server.responders import Outcome, problem_outcome, respond
 from mock_server.response_checks import check_response, header_value, violations_header
 from mock_server.secrets import bearer_key, mask
+from mock_server.transport_faults import TransportFault, wire_status
 
 LEDGER_REASONS = {503: "rate limit exceeded for this key", 403: "fewer credits left than this request costs"}
 RATE_HEADERS = {"x-ratelimit-limit": "limit", "x-ratelimit-remaining": "remaining"}
@@ -93,15 +95,22 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
         "reason": outcome.reason,
         "warnings": checked.warnings,
         "violations": [v.as_dict() for v in checked.violations],
-        "forced": override.source if override is not None and override.status else None,
+        "forced": override.source if override is not None and (override.status or override.transport) else None,
         "replayed": outcome.replayed,  # the recording the body came from (serve --replay), else None
         "response": _summary(ctx, outcome.status, outcome.body),
     }
-    settlement = ctx.store.settle(checked.key, outcome.status, outcome.cost, entry)
-    if settlement.status != outcome.status:
+    # A fault below HTTP is journaled with the status it puts on the wire (0: none) and costs nothing.
+    transport = override.transport if override is not None else ""
+    if transport:
+        entry["fault"] = transport
+    candidate = wire_status(transport, outcome.status) if transport else outcome.status
+    settlement = ctx.store.settle(checked.key, candidate, 0 if transport else outcome.cost, entry)
+    if settlement.status != candidate:
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
         if settlement.journal_id is not None:  # the journal names what was sent, not the page that was not
-            ctx.store.amend_journal(settlement.journal_id, example=outcome.example, reason=outcome.reason, response=None, replayed=None)
+            amend = {"fault": None} if transport else {}  # the connection was not broken
+            ctx.store.amend_journal(settlement.journal_id, example=outcome.example, reason=outcome.reason, response=None, replayed=None, **amend)
+        transport = ""  # the ledger's documented answer comes first, as for any fault
 
     headers = dict(outcome.headers)
     if settlement.limit is not None:
@@ -114,6 +123,12 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
         headers["X-Mock-Reason"] = header_value(outcome.reason, 512)
     if outcome.media_type:
         headers["content-type"] = outcome.media_type
+    wait = retry_after(outcome.status, override, ctx.settings)
+    if wait is not None:
+        headers["Retry-After"] = str(wait)
+    if transport:
+        ctx.access_log.write({"method": request.method, "path": path, "status": candidate, "fault": transport, "key": entry["key"], "handle": entry["handle"]})
+        return TransportFault(transport, ctx.settings.seed, outcome.status, headers, outcome.body, override.stall_ms if override else 0)
     violations = check_response(ctx.validator, op, outcome.status, headers, outcome.body)
     shown = [*checked.violations, *violations] if proxying else violations  # a proxy forwards bad requests too
     if shown:
@@ -144,12 +159,12 @@ def _override(headers: Mapping[str, str], checked: Checked, ctx: Context) -> Ove
     if checked.problem is not None:
         # A broken request earns its documented error before any Prefer or fault (README order),
         # so a client test cannot pass while the client sends a broken request. Latency still applies.
-        return latency_only(ctx.store, checked.op)
+        return latency_only(ctx.store, checked.op.operation_id)
     prefer = from_prefer(headers.get("prefer"), checked.op)
     if prefer is not None:
         return prefer
-    fault = from_faults(ctx.store, checked.op, ctx.rng)
-    if fault is not None and fault.status:
+    fault = from_faults(ctx.store, checked, ctx.settings, ctx.rng)
+    if fault is not None and (fault.status or fault.transport):
         return fault
     by_handle = from_handle(checked.handle, checked.op) if checked.handle else None
     if by_handle is not None and fault is not None:

@@ -73,6 +73,8 @@ class Settings:
     overlay: Path | None = None
     upstream: str | None = None  # proxy mode: forward to this base URL instead of mocking
     validation: str = "documented"  # "vendor": accept every request the vendor's YAML accepts
+    retry_after: str = "off"  # Retry-After on 503s: "off", "window" or whole seconds (faults.retry_after)
+    faults: tuple[Mapping[str, Any], ...] = ()  # installed at start, checked against admin.yaml (faults.py)
     cors: tuple[str, ...] = ()  # origins a browser page may call the mock from ("*": any); none: CORS off
 
     def __post_init__(self) -> None:
@@ -184,6 +186,38 @@ def _validation(value: Any) -> str:
     return text
 
 
+def _retry_after(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text in ("off", "window") or (re.fullmatch(r"\d{1,5}", text) and int(text) <= 86_400):
+        return str(int(text)) if text.isdigit() else text
+    raise ValueError("must be off, window, or whole seconds from 0 to 86400")
+
+
+def _faults(value: Any) -> tuple[Mapping[str, Any], ...]:
+    """Faults as YAML or JSON: a mapping, or a list of them (`--fault` is repeatable). Their
+    fields are checked against the admin API's schema when the mock starts (faults.py)."""
+    items = value if isinstance(value, list) else [value]
+    faults: list[Mapping[str, Any]] = []
+    for item in items:
+        if isinstance(item, str):
+            try:
+                item = yaml.safe_load(item)
+            except yaml.YAMLError:
+                raise ValueError("a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'") from None
+        for fault in item if isinstance(item, list) else [item]:
+            if not isinstance(fault, dict):
+                raise ValueError("a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'")
+            faults.append(_sorted(fault))
+    return tuple(faults)
+
+
+def _sorted(value: Any) -> Any:
+    """Mappings with their keys in order: the same fault from a flag and a file is the same value."""
+    if isinstance(value, dict):
+        return {str(k): _sorted(value[k]) for k in sorted(value, key=str)}
+    return [_sorted(v) for v in value] if isinstance(value, list) else value
+
+
 def _origins(value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list) else str(value).split(",")
     origins = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
@@ -262,11 +296,14 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "overlay": _existing_file,
     "upstream": _url,
     "validation": _validation,
+    "retry_after": _retry_after,
+    "faults": _faults,
     "cors": _origins,
 }
 _DEFAULTS: dict[str, Any] = {}  # filled below from the dataclass's declared defaults
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}
 FLAG_NAMES["api_keys"] = "--api-key"
+FLAG_NAMES["faults"] = "--fault"
 ENV_NAMES = {name: ENV_PREFIX + name.upper() for name in PARSERS}
 
 
@@ -361,7 +398,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     for name in PARSERS:
         raw = flags.get(name)
         if name != "config" and raw not in (None, [], ""):
-            take(name, ",".join(raw) if isinstance(raw, list) else raw, FLAG_NAMES[name])
+            take(name, ",".join(raw) if isinstance(raw, list) and name != "faults" else raw, FLAG_NAMES[name])
     return dataclasses.replace(Settings(), **values)
 
 
