@@ -185,6 +185,19 @@ def test_replay_keeps_the_ledger_prefer_and_the_mocks_keys(recorded: tuple[Path,
     assert [e["replayed"] for e in journal] == [None, "walk.har#0", None, None]
 
 
+def test_replay_keeps_faults_and_rate_limits(recorded: tuple[Path, list[httpx.Response], str]) -> None:
+    path, responses, _ = recorded
+    app = create_app(Settings(api_keys=(ApiKey("sk_replay_key", 100),), rate_limit="2/minute"), responder=Replayer(index(CONTRACT, [path]), "error"))
+    with TestClient(app, client=("127.0.0.1", 50000)) as mock:
+        assert mock.post("/__admin/faults", json={"status": 503, "count": 1}).status_code in (200, 201)
+        faulted = mock.post(ENDPOINT, json={"handle": HANDLE}, headers=auth("sk_replay_key"))
+        replayed = mock.post(ENDPOINT, json={"handle": HANDLE}, headers=auth("sk_replay_key"))
+        limited = mock.post(ENDPOINT, json={"handle": HANDLE}, headers=auth("sk_replay_key"))
+    assert (faulted.status_code, replayed.status_code, limited.status_code) == (503, 200, 503)
+    assert replayed.content == responses[0].content
+    assert limited.headers["x-ratelimit-remaining"] == "0"
+
+
 @pytest.mark.parametrize("on_miss, status", [("generate", 200), ("404", 404), ("error", 500)])
 def test_a_miss_is_generated_or_fails_loudly(recorded: tuple[Path, list[httpx.Response], str], on_miss: str, status: int) -> None:
     path, _, _ = recorded
