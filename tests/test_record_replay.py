@@ -24,7 +24,7 @@ import requests
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT, LiveMock, auth, free_port
-from contract_tests import cli as contract_cli, offline
+from contract_tests import cli as contract_cli
 from mock_server import har
 from mock_server.app import create_app
 from mock_server.contract import load_contract
