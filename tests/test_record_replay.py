@@ -372,3 +372,21 @@ def test_a_recording_without_a_contract_request_is_incomplete_and_replay_runs_on
     assert main(["serve", "--replay", str(tmp_path / "missing.har")]) == 2
     assert main(["serve", "--on-miss", "404"]) == 2
     assert main(["proxy", "--upstream", "http://127.0.0.1:9", "--max-requests", "3"]) == 2
+
+
+def test_the_pytest_fixture_replays_a_recording(recorded: tuple[Path, list[httpx.Response], str]) -> None:
+    from mock_server import MockServer
+    from mock_server.settings import SettingsError
+
+    path, responses, _ = recorded
+    with MockServer(keys={"sk_fixture_key": 100}, replay=str(path), on_miss="404") as mock:
+        page = httpx.post(mock.url + ENDPOINT, json={"handle": HANDLE}, headers=auth(mock.api_key), timeout=10)
+        miss = httpx.post(mock.url + ENDPOINT, json={"handle": "nobody_here"}, headers=auth(mock.api_key), timeout=10)
+        entries = mock.requests()
+        credits = mock.credits()
+    assert (page.content, miss.status_code, credits) == (responses[0].content, 404, 90)
+    assert [e.replayed for e in entries] == ["walk.har#0", None]
+    with pytest.raises(SettingsError, match="^on_miss: must be one of generate, 404, error"):
+        MockServer(replay=str(path), on_miss="explode")
+    with pytest.raises(SettingsError, match="^replay: .*cannot read it"):
+        MockServer(replay=str(path) + ".missing")

@@ -95,6 +95,7 @@ class JournalEntry:
     warnings: tuple[str, ...]
     violations: tuple[dict[str, Any], ...]  # request departures from the contract
     raw: dict[str, Any] = field(repr=False, compare=False)
+    replayed: str | None = None  # "FILE.har#N": the recorded answer it got (replay=), else None
 
     @classmethod
     def from_dict(cls, entry: Mapping[str, Any]) -> "JournalEntry":
@@ -114,6 +115,7 @@ class JournalEntry:
             warnings=tuple(entry.get("warnings") or ()),
             violations=tuple(entry.get("violations") or ()),
             raw=dict(entry),
+            replayed=entry.get("replayed"),
         )
 
     def json(self) -> Any:
@@ -163,6 +165,22 @@ def _keys(value: Any) -> Any:
     return value
 
 
+def _replayer(contract: Any, replay: Any, on_miss: str) -> Any:
+    """`replay=` / `on_miss=`: the replaying responder, with the CLI's one-line errors."""
+    from mock_server.har import HarError
+    from mock_server.replay import ON_MISS, Replayer, index
+
+    files = [Path(replay)] if isinstance(replay, (str, Path)) else [Path(p) for p in replay]
+    if not files:
+        raise SettingsError("on_miss: only with replay=FILE.har")
+    if on_miss not in ON_MISS:
+        raise SettingsError(f"on_miss: must be one of {', '.join(ON_MISS)} (got {on_miss!r})")
+    try:
+        return Replayer(index(contract, files), on_miss)
+    except HarError as exc:
+        raise SettingsError(f"replay: {exc}") from None
+
+
 class MockServer:
     """A fresh dumpling-mock on a free loopback port: a context manager, sync or async.
 
@@ -170,7 +188,8 @@ class MockServer:
     `keys` ({key: credits}, or a list of "KEY[:CREDITS]"; default: the demo keys), `handles`
     ({handle: number of videos}), `seed`, `rate_limit` ("2/second"), `page_size`,
     `journal_limit`, `max_body_bytes`, `client_timeout`, `contract`, `overlay`, `config`.
-    `compiled` shares one parsed contract between mocks.
+    `compiled` shares one parsed contract between mocks. `replay` (a HAR file or a list of them)
+    and `on_miss` ("generate", "404" or "error") are `serve --replay` / `--on-miss` (replay.py).
 
     >>> with MockServer(keys={"sk_test": 30}, handles={"alice": 25}) as mock:
     ...     response = httpx.post(mock.url + "/api/v1/get-tiktok-profile-videos",
@@ -179,14 +198,16 @@ class MockServer:
     (200, 20)
     """
 
-    def __init__(self, *, compiled: CompiledContract | None = None, **options: Any) -> None:
+    def __init__(self, *, compiled: CompiledContract | None = None, replay: Any = (), on_miss: str = "generate", **options: Any) -> None:
         self._settings = settings_for(options, compiled)
         from mock_server.app import build_context, create_app  # the app's modules load with the first mock
+        from mock_server.routes import mock_respond
 
         if compiled is None:
             compiled = compile_contract(self._settings.contract, self._settings.overlay, self._settings.validation)
+        responder = _replayer(compiled.contract, replay, on_miss) if replay or on_miss != "generate" else mock_respond
         self._ctx = build_context(self._settings, compiled.contract, compiled.validator)
-        self._recorder = UnmatchedRecorder(create_app(ctx=self._ctx), compiled.contract)
+        self._recorder = UnmatchedRecorder(create_app(ctx=self._ctx, responder=responder), compiled.contract)
         self._serving: _Serving | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
