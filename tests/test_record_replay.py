@@ -359,6 +359,9 @@ def test_several_recordings_the_earlier_file_wins_and_within_a_file_the_first_2x
     har.write(second, [later])
     assert index(CONTRACT, [first, second])[("listTikTokProfileVideos", "browser_recorded", None, False)].exchange.response_body == page.response_body
     assert index(CONTRACT, [second, first])[("listTikTokProfileVideos", "browser_recorded", None, False)].exchange.response_body == later.response_body
+    ledger = [har.Exchange(page.method, page.url, page.request_headers, page.request_body, status, (), b'{"error":"x"}') for status in (401, 403, 503)]
+    har.write(tmp_path / "ledger.har", ledger)
+    assert index(CONTRACT, [tmp_path / "ledger.har"]) == {}  # the recording key's answers: the replaying mock's keys decide
 
 
 def test_a_recording_without_a_contract_request_is_incomplete_and_replay_runs_one_worker(tmp_path: Path) -> None:
