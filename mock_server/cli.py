@@ -195,6 +195,8 @@ def _recording(args: argparse.Namespace) -> Recording:
         raise SettingsError("--max-requests: only with --record FILE.har")
     if max_requests is not None and not (max_requests.isdigit() and 1 <= int(max_requests) <= 1_000_000):
         raise SettingsError(f"--max-requests: must be a whole number from 1 to 1000000 (got {max_requests!r})")
+    if record and Path(record).expanduser().exists():  # a recording cost credits: never overwrite one
+        raise SettingsError(f"--record: {record} exists; move it away or record into another file")
     replay = tuple(Path(p).expanduser() for p in getattr(args, "replay", None) or ())
     for path in replay:
         if not path.is_file():

@@ -375,6 +375,8 @@ def test_a_recording_without_a_contract_request_is_incomplete_and_replay_runs_on
     assert main(["serve", "--replay", str(tmp_path / "missing.har")]) == 2
     assert main(["serve", "--on-miss", "404"]) == 2
     assert main(["proxy", "--upstream", "http://127.0.0.1:9", "--max-requests", "3"]) == 2
+    assert main(["proxy", "--upstream", "http://127.0.0.1:9", "--record", str(path)]) == 2  # never overwrites a recording
+    assert har.read(path)[0].method == "GET"
 
 
 def test_the_pytest_fixture_replays_a_recording(recorded: tuple[Path, list[httpx.Response], str]) -> None:
