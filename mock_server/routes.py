@@ -20,11 +20,12 @@ from mock_server.client_checks import response_summary
 from mock_server.context import Context
 from mock_server.contract import Operation
 from mock_server.errors import Problem
+from mock_server.journal_entry import bounded
 from mock_server.overrides import Override, from_faults, from_handle, from_prefer
 from mock_server.request_checks import Checked, check_request, request_headers
 from mock_server.responders import Outcome, problem_outcome, respond
 from mock_server.response_checks import check_response, header_value, violations_header
-from mock_server.secrets import bearer_key, mask
+from mock_server.secrets import bearer_key, mask, mask_text
 
 LEDGER_REASONS = {503: "rate limit exceeded for this key", 403: "fewer credits left than this request costs"}
 RATE_HEADERS = {"x-ratelimit-limit": "limit", "x-ratelimit-remaining": "remaining"}
@@ -80,15 +81,15 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     outcome = await responder(checked, override, ctx, request)
 
     presented = checked.presented if op.secured else bearer_key(headers_in.get("authorization"))
-    masked = mask(presented)
+    secrets = [presented, *ctx.known_keys] if presented else ctx.known_keys  # masked wherever they appear
     entry = {
         "method": request.method,
         "path": path,
         "operation": op.operation_id,
-        "key": masked,
+        "key": mask(presented),
         "content_type": headers_in.get("content-type", ""),
-        "body": checked.body_text.replace(presented, masked) if presented else checked.body_text,
-        "handle": checked.handle.replace(presented, masked) if presented else checked.handle,
+        "body": checked.body_text,
+        "handle": checked.handle,
         "example": outcome.example,
         "reason": outcome.reason,
         "warnings": checked.warnings,
@@ -96,6 +97,7 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
         "forced": override.source if override is not None and override.status else None,
         "response": _summary(ctx, outcome.status, outcome.body),
     }
+    entry = bounded(entry, secrets)  # masked, then each field cut
     settlement = ctx.store.settle(checked.key, outcome.status, outcome.cost, entry)
     if settlement.status != outcome.status:
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
@@ -108,15 +110,15 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
             if source:
                 headers[name] = str(values[source])
     if outcome.reason and outcome.status >= 400:
-        headers["X-Mock-Reason"] = header_value(outcome.reason, 512)
+        headers["X-Mock-Reason"] = header_value(mask_text(outcome.reason, secrets), 512)
     if outcome.media_type:
         headers["content-type"] = outcome.media_type
     violations = check_response(ctx.validator, op, outcome.status, headers, outcome.body)
     shown = [*checked.violations, *violations] if proxying else violations  # a proxy forwards bad requests too
     if shown:
-        headers["X-Mock-Violations"] = violations_header(shown)
+        headers["X-Mock-Violations"] = violations_header(shown, secrets)
     if violations and settlement.journal_id is not None:
-        ctx.store.amend_journal(settlement.journal_id, response_violations=[v.as_dict() for v in violations])
+        ctx.store.amend_journal(settlement.journal_id, response_violations=bounded({"v": [v.as_dict() for v in violations]}, secrets)["v"])
     ctx.access_log.write(
         {
             "method": request.method,
