@@ -18,7 +18,7 @@ import orjson
 from schemathesis.core.transport import Response
 
 from mock_server.contract import Contract
-from mock_server.secrets import mask_text
+from mock_server.secrets import mask_excerpt, mask_text
 from mock_server.validator import ContractValidator
 
 CONTRACT = "contract"
@@ -122,8 +122,8 @@ class Recorder:
                 kind=self.classifier.classify(check, response),
                 title=title,
                 message=self.mask(message.strip()),
-                request=self.mask(request_excerpt(response)) if response is not None else "",
-                response=self.mask(response_excerpt(response)) if response is not None else "",
+                request=self.mask(request_excerpt(response, self.secrets)) if response is not None else "",
+                response=self.mask(response_excerpt(response, self.secrets)) if response is not None else "",
             )
             self.findings[key] = finding
         else:
@@ -143,7 +143,7 @@ def flat_headers(response: Response) -> dict[str, str]:
     return {name: ", ".join(values) for name, values in response.headers.items()}
 
 
-def request_excerpt(response: Response) -> str:
+def request_excerpt(response: Response, secrets: Iterable[str] = ()) -> str:
     request = response.request
     lines = [f"{request.method} {request.url}"]
     for name in ("Authorization", "Content-Type", "Prefer"):
@@ -152,23 +152,24 @@ def request_excerpt(response: Response) -> str:
     body = request.body
     if body:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        lines.append(_cut(text))
+        lines.append(_cut(text, secrets))
     return "\n".join(lines)
 
 
-def response_excerpt(response: Response) -> str:
+def response_excerpt(response: Response, secrets: Iterable[str] = ()) -> str:
     headers = flat_headers(response)
     lines = [f"{response.status_code} {response.message}".rstrip()]
     for name in ("content-type", "x-ratelimit-limit", "x-ratelimit-remaining"):
         if name in headers:
             lines.append(f"{name}: {headers[name]}")
     if response.content:
-        lines.append(_cut(response.content.decode("utf-8", "replace")))
+        lines.append(_cut(response.content.decode("utf-8", "replace"), secrets))
     return "\n".join(lines)
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= EXCERPT else text[:EXCERPT] + f"… ({len(text)} characters)"
+def _cut(text: str, secrets: Iterable[str]) -> str:
+    """Masked BEFORE the cut: a key cut in two would otherwise leave all but its tail."""
+    return mask_text(text, secrets) if len(text) <= EXCERPT else mask_excerpt(text, secrets, EXCERPT) + f"… ({len(text)} characters)"
 
 
 _NOT_JSON = object()
