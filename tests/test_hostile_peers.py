@@ -116,6 +116,7 @@ def runs(target: HostileTarget, tmp_path_factory: pytest.TempPathFactory) -> dic
 
 
 # --- the kit writes no secret ---------------------------------------------------------------------
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 @pytest.mark.parametrize("name", list(RUNS))
 def test_no_output_of_the_kit_holds_the_key(runs: dict[str, KitRun], name: str) -> None:
     run = runs[name]
@@ -124,6 +125,7 @@ def test_no_output_of_the_kit_holds_the_key(runs: dict[str, KitRun], name: str) 
     assert leaks(PASSWORD, run.everything) == []
 
 
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 def test_an_echoed_key_is_shown_masked(runs: dict[str, KitRun]) -> None:
     for name in ("echo401", "echo403"):
         run = runs[name]
@@ -132,6 +134,7 @@ def test_an_echoed_key_is_shown_masked(runs: dict[str, KitRun]) -> None:
         assert KEY[:4] + "…" + KEY[-4:] in run.findings["problem"]
 
 
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 def test_a_redirect_carrying_the_key_is_masked_in_the_findings(runs: dict[str, KitRun]) -> None:
     run = runs["redirect"]
     assert run.code == exit_codes.FINDINGS
@@ -139,12 +142,14 @@ def test_a_redirect_carrying_the_key_is_masked_in_the_findings(runs: dict[str, K
     assert any(f"api_key={KEY[:4]}…{KEY[-4:]}" in r for r in requests_shown)  # the run's key, masked
 
 
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 def test_an_exception_quoting_the_key_is_masked(runs: dict[str, KitRun]) -> None:
     run = runs["redirect_away"]
     assert run.code == exit_codes.UNREACHABLE
     assert "sk_h…" in run.findings["problem"] and "ConnectionError" in run.findings["problem"]
 
 
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 def test_base_url_credentials_are_masked(runs: dict[str, KitRun]) -> None:
     run = runs["credentials"]
     assert run.code == exit_codes.KEY_REJECTED
@@ -155,6 +160,7 @@ def test_base_url_credentials_are_masked(runs: dict[str, KitRun]) -> None:
 
 # --- the kit is bounded -----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["huge", "endless", "gzip_bomb", "gzip_endless"])
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 def test_a_body_over_the_cap_is_a_finding_not_an_oom(runs: dict[str, KitRun], name: str) -> None:
     run = runs[name]
     assert run.code == exit_codes.FINDINGS
@@ -165,12 +171,14 @@ def test_a_body_over_the_cap_is_a_finding_not_an_oom(runs: dict[str, KitRun], na
     assert "response_too_large" in run.output
 
 
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 def test_a_trickling_body_is_cut_by_the_total_timeout(runs: dict[str, KitRun]) -> None:
     run = runs["trickle"]
     assert run.code == exit_codes.UNREACHABLE
     assert "no complete answer within --timeout 1 s" in run.findings["problem"]
 
 
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 def test_max_time_ends_the_run_incomplete_with_its_reports(runs: dict[str, KitRun]) -> None:
     run = runs["max_time"]
     assert run.code == exit_codes.INCOMPLETE
@@ -178,6 +186,7 @@ def test_max_time_ends_the_run_incomplete_with_its_reports(runs: dict[str, KitRu
     assert "INCOMPLETE: the run reached --max-time 1.5 s" in run.output
 
 
+@pytest.mark.slow  # one fixture: eleven kit runs, ~20 s in all
 def test_every_hostile_run_ended_in_bounded_time(runs: dict[str, KitRun]) -> None:
     assert runs["echo401"].seconds < 150  # all eleven runs, two at a time (each endless one would never end unbounded)
 
