@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from mock_server.request_checks import JOURNAL_BODY_BYTES
-from mock_server.secrets import mask_bytes_excerpt, mask_data
+from mock_server.secrets import mask_bytes_excerpt, mask_data, plain
 
 FIELD_CHARS = 512  # any other string of an entry (handle, reason, violation messages), in characters
 HANDLE_CHARS = 256  # a TikTok handle is at most 24; a longer one is kept only this far
@@ -19,11 +19,15 @@ HANDLE_CHARS = 256  # a TikTok handle is at most 24; a longer one is kept only t
 def bounded(entry: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     """`entry` masked with `keys` then cut: the body to JOURNAL_BODY_BYTES (client_checks knows a
     body that long was cut), the handle to HANDLE_CHARS, every other string to FIELD_CHARS."""
-    keys = [k for k in keys if k]
+    secrets = tuple(k for k in keys if k)
     kept: dict[str, Any] = {}
     for name, value in entry.items():
         if name == "body":
-            kept[name] = mask_bytes_excerpt(str(value or ""), keys, JOURNAL_BODY_BYTES)
+            kept[name] = mask_bytes_excerpt(str(value or ""), secrets, JOURNAL_BODY_BYTES)
+            continue
+        limit = HANDLE_CHARS if name == "handle" else FIELD_CHARS
+        if value is None or isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= limit and plain(value, secrets)):
+            kept[name] = value  # most fields: nothing to mask or cut
         else:
-            kept[name] = mask_data(value, keys, HANDLE_CHARS if name == "handle" else FIELD_CHARS)
+            kept[name] = mask_data(value, secrets, limit)
     return kept

@@ -60,12 +60,13 @@ def mask_text(text: str, keys: Iterable[str]) -> str:
     double, and '+' for a space or ' ' for a '+' once form-decoded; JSON and Python escapes
     `\\u0041`, `\\x41`, `\\"`, `\\/`, with any number of backslashes up to 8; HTML character
     references), mixed freely within one occurrence; and any `Bearer`/`Basic` credential."""
+    marked = "%" in text or "\\" in text or "&" in text  # ENCODING_MARKS: else a key can only be there as is
     for key in keys:
         if not key:
             continue
         if key in text:
             text = text.replace(key, mask(key))
-        if any(mark in text for mark in ENCODING_MARKS) or ("+" in key and " " in text) or (" " in key and "+" in text):
+        if marked or ("+" in key and " " in text) or (" " in key and "+" in text):
             text = _pattern(key).sub(mask(key), text)
     if "Bearer" in text or "Basic" in text:
         text = CREDENTIAL.sub(lambda m: m.group(1) + m.group(2) + mask(m.group(3)), text)
@@ -87,6 +88,9 @@ def _masked_window(text: str, keys: Iterable[str], limit: int) -> str:
 
 def mask_bytes_excerpt(text: str, keys: Iterable[str], limit: int) -> str:
     """As `mask_excerpt`, cut at `limit` UTF-8 bytes (a character cut in two becomes U+FFFD)."""
+    keys = tuple(k for k in keys if k)
+    if len(text) * 4 <= limit and plain(text, keys):
+        return text  # the common case, kept cheap
     masked = mask_excerpt(text, keys, limit)
     encoded = masked.encode("utf-8", "surrogatepass")
     return masked if len(encoded) <= limit else encoded[:limit].decode("utf-8", "replace")
@@ -94,18 +98,33 @@ def mask_bytes_excerpt(text: str, keys: Iterable[str], limit: int) -> str:
 
 def mask_data(value: Any, keys: Iterable[str], limit: int | None = None) -> Any:
     """A JSON-like value (dicts, lists, strings) with every string, dict keys too, masked and then
-    cut to `limit` characters: what a journal entry or a report holds."""
-    keys = [k for k in keys if k]
+    cut to `limit` characters (marked with '…'): what a journal entry or a report holds."""
+    return _mask_value(value, tuple(k for k in keys if k), limit)
+
+
+def _mask_value(value: Any, keys: tuple[str, ...], limit: int | None) -> Any:
     if isinstance(value, str):
+        if (limit is None or len(value) <= limit) and plain(value, keys):
+            return value  # the common case, kept cheap: nothing to mask, nothing to cut
         if limit is None:
             return mask_text(value, keys)
         masked = _masked_window(value, keys, limit)
         return masked if len(masked) <= limit else masked[:limit] + "…"
     if isinstance(value, dict):
-        return {mask_data(k, keys, limit) if isinstance(k, str) else k: mask_data(v, keys, limit) for k, v in value.items()}
+        return {_mask_value(k, keys, limit) if isinstance(k, str) else k: _mask_value(v, keys, limit) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [mask_data(v, keys, limit) for v in value]
+        return [_mask_value(v, keys, limit) for v in value]
     return value
+
+
+def plain(text: str, keys: tuple[str, ...]) -> bool:
+    """True when `text` cannot hold a key or a credential in any form mask_text knows."""
+    if "%" in text or "\\" in text or "&" in text or "Bearer" in text or "Basic" in text:
+        return False
+    for key in keys:
+        if key in text or ("+" in key and " " in text) or (" " in key and "+" in text):
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=64)
