@@ -21,8 +21,6 @@ BEARER = re.compile(r"^Bearer ([\x21-\x7e]{1,512})$")
 # is printable ASCII taken whole (possessive), so an already masked one ("sk_l…cdef") is left alone.
 CREDENTIAL = re.compile(r"\b(Bearer|Basic)(\s+)([\x21-\x7e]++)(?!…)")
 MAX_FORM = 16  # the longest encoded form of one character matched below (e.g. \\\\\\\\u002f, %252f)
-# Characters that introduce an encoded character: text without them can only hold a key as is.
-ENCODING_MARKS = ("%", "\\", "&")
 
 
 def mask(key: str | None) -> str:
@@ -60,7 +58,7 @@ def mask_text(text: str, keys: Iterable[str]) -> str:
     double, and '+' for a space or ' ' for a '+' once form-decoded; JSON and Python escapes
     `\\u0041`, `\\x41`, `\\"`, `\\/`, with any number of backslashes up to 8; HTML character
     references), mixed freely within one occurrence; and any `Bearer`/`Basic` credential."""
-    marked = "%" in text or "\\" in text or "&" in text  # ENCODING_MARKS: else a key can only be there as is
+    marked = "%" in text or "\\" in text or "&" in text  # what starts an encoded character: without it a key can only be there as is
     for key in keys:
         if not key:
             continue

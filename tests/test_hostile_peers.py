@@ -227,3 +227,13 @@ def test_the_proxy_answers_502_to_a_trickling_upstream_at_its_deadline(target: H
     assert time.monotonic() - started < 10
     assert answer.status_code == 502
     assert "did not answer completely within 1 s" in answer.headers["x-mock-reason"]
+
+
+# --- the bounds' options --------------------------------------------------------------------------------
+@pytest.mark.parametrize("raw", ["0", "-1", "abc", "1e3", "99999999"])
+def test_timeout_and_max_time_refuse_a_bad_value(raw: str) -> None:
+    from contract_tests.options import _seconds
+
+    with pytest.raises(pytest.UsageError, match="--timeout: must be a number of seconds above 0"):
+        _seconds("--timeout", raw, 3600)
+    assert _seconds("--timeout", "0.5", 3600) == 0.5 and _seconds("--timeout", None, 3600) is None
