@@ -7,12 +7,10 @@ rate limit, the checks and the recording are the same for all of them.
 
 from __future__ import annotations
 
-import base64
 import copy
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
@@ -27,7 +25,7 @@ from contract_tests.budget import Budget, BudgetSpent, ShareSpent, counted_app, 
 from contract_tests.checks import TITLES, DomainChecks
 from contract_tests.findings import Classifier, Recorder
 from contract_tests.limits import Limits
-from contract_tests.options import KitOptions
+from contract_tests.options import KitOptions, url_secrets
 from contract_tests.pagination import Link, pagination_link
 from mock_server.contract import Contract, Operation, load_contract
 from mock_server.secrets import mask_excerpt, mask_text
@@ -197,20 +195,6 @@ class Kit:
 
     def transport_kwargs(self) -> dict[str, Any]:
         return {"session": self.session} if self.session is not None else {}
-
-
-def url_secrets(base_url: str | None) -> list[str]:
-    """What a `https://user:password@host` base URL holds that must never be written: the
-    user:password pair (as written and decoded, and as the Basic credential requests sends), and
-    the password alone."""
-    parts = urlsplit(base_url or "")
-    if parts.password is None and not parts.username:
-        return []
-    userinfo = parts.netloc.rpartition("@")[0]
-    decoded = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-    basic = base64.b64encode(decoded.encode("latin-1", "replace")).decode()
-    password = [parts.password, unquote(parts.password)] if parts.password else []
-    return [s for s in dict.fromkeys([userinfo, decoded, basic, *password]) if s]
 
 
 def _paginated_operation(contract: Contract) -> tuple[Operation, Link]:

@@ -5,14 +5,17 @@ One frozen `KitOptions` per run. A bad value is a `UsageError` naming the flag, 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
+
+from mock_server.secrets import mask_text
 
 ENV_BASE_URL = "DUMPLING_BASE_URL"
 ENV_API_KEY = "DUMPLING_API_KEY"
@@ -104,13 +107,28 @@ def _seconds(flag: str, raw: Any, high: float) -> float | None:
     return float(text)
 
 
+def url_secrets(base_url: str | None) -> list[str]:
+    """What a `https://user:password@host` base URL holds that must never be written: the
+    user:password pair (as written and decoded, and as the Basic credential requests sends), and
+    the password alone."""
+    parts = urlsplit(base_url or "")
+    if parts.password is None and not parts.username:
+        return []
+    userinfo = parts.netloc.rpartition("@")[0]
+    decoded = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    basic = base64.b64encode(decoded.encode("latin-1", "replace")).decode()
+    password = [parts.password, unquote(parts.password)] if parts.password else []
+    return [s for s in dict.fromkeys([userinfo, decoded, basic, *password]) if s]
+
+
 def _base_url(raw: str | None) -> str | None:
     if raw is None:
         return None
     text = raw.strip().rstrip("/")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise pytest.UsageError(f"--base-url / {ENV_BASE_URL}: must be an http:// or https:// base URL (got {raw!r})")
+        shown = mask_text(raw, url_secrets(raw))  # the error is printed: no password in it
+        raise pytest.UsageError(f"--base-url / {ENV_BASE_URL}: must be an http:// or https:// base URL (got {shown!r})")
     return text
 
 

@@ -237,3 +237,11 @@ def test_timeout_and_max_time_refuse_a_bad_value(raw: str) -> None:
     with pytest.raises(pytest.UsageError, match="--timeout: must be a number of seconds above 0"):
         _seconds("--timeout", raw, 3600)
     assert _seconds("--timeout", "0.5", 3600) == 0.5 and _seconds("--timeout", None, 3600) is None
+
+
+def test_a_bad_base_url_is_refused_without_printing_its_password() -> None:
+    from contract_tests.options import _base_url
+
+    with pytest.raises(pytest.UsageError) as refused:
+        _base_url(f"ftp://user:{PASSWORD}@example.invalid")
+    assert leaks(PASSWORD, str(refused.value)) == [] and f"ftp://{mask('user:' + PASSWORD)}@" in str(refused.value)

@@ -109,6 +109,11 @@ def test_the_mask_shows_both_ends_and_at_most_half_of_a_key() -> None:
     assert key not in key_secrets.mask_text(f"Authorization: Bearer {key}", [])
 
 
+def test_admin_keys_are_distinguishable_without_being_shown(client: TestClient) -> None:
+    shown = sorted(k["key"] for k in client.get("/__admin/keys").json()["keys"])
+    assert shown == ["sk_…emo", "sk_m…dits", "sk_m…tive"]  # sk_mock_demo, sk_mock_low_credits, sk_mock_inactive
+
+
 # --- constant-time comparisons ----------------------------------------------------------------------
 @pytest.fixture
 def compare_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any]]:
