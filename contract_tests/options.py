@@ -108,7 +108,7 @@ def _seconds(flag: str, raw: Any, high: float) -> float | None:
 
 
 def url_secrets(base_url: str | None) -> list[str]:
-    """What a `https://user:password@host` base URL holds that must never be written: the
+    """What a base URL with credentials (a user and password before the host) holds that must never be written: the
     user:password pair (as written and decoded, and as the Basic credential requests sends), and
     the password alone."""
     parts = urlsplit(base_url or "")

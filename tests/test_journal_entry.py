@@ -4,6 +4,7 @@ both stores. The journal's total size is bounded by its stores."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,7 +18,7 @@ from mock_server.request_checks import JOURNAL_BODY_BYTES
 from mock_server.secrets import mask
 from mock_server.settings import ApiKey
 
-KEY = "sk_journal_bounds_0123456789abcdef"
+KEY = "sk_journal_" + secrets.token_hex(12)  # made at run time
 
 
 def strings(value: Any) -> list[str]:
