@@ -92,6 +92,8 @@ class Limits:
                     break
                 body.feed(chunk)
             content = body.finish()
+            if hasattr(raw, "release_conn"):
+                raw.release_conn()  # read to the end: the connection may serve the next request
         except BodyTooLarge as exc:
             content = exc.kept
             self.cuts.append(f"{response.status_code} response body larger than {exc.cap} bytes{' after decompression' if body.encoding else ''}: cut there")
