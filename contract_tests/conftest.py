@@ -38,7 +38,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if reporter is not None:
         reporter.write_line(line, bold=True)
     else:
-        print(line, file=sys.stderr, flush=True)  # masked by plan_line
+        print(line, file=sys.stderr, flush=True)
 
 
 def plan_line(kit: kit_module.Kit) -> str:

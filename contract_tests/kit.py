@@ -69,7 +69,7 @@ class Kit:
         self.api_key = options.api_key if options.remote else IN_PROCESS_KEY
         self.bad_key = "sk_contract_kit_invalid_" + secrets.token_hex(8)
         self.secrets = [self.api_key or "", *url_secrets(options.base_url)]
-        self.recorder = Recorder(Classifier(self.vendor), [*self.secrets, self.bad_key], {**TITLES, TOO_LARGE: "Response body too large"})
+        self.recorder = Recorder(Classifier(self.vendor), [*self.secrets, self.bad_key], TITLES)
         self.checks = DomainChecks(self.contract, self.validator, self.budget)
         self.state = RunState()
         self.limits = Limits(options.timeout_s, options.max_time_s)
