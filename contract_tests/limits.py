@@ -57,6 +57,7 @@ class Limits:
         if self.out_of_time:
             raise self.out_of_time_error()
         now = time.monotonic()
+        run_first = self.run_ends <= now + self.timeout_s  # which deadline the timer stands for
         ends = min(now + self.timeout_s, self.run_ends)
         if not _timer_usable():
             yield
@@ -67,7 +68,7 @@ class Limits:
         try:
             yield
         except _Expired:
-            if time.monotonic() >= self.run_ends - 0.005:
+            if run_first:
                 raise self.out_of_time_error() from None
             raise requests.exceptions.ReadTimeout(f"no complete answer within --timeout {self.timeout_s:g} s") from None
         finally:
