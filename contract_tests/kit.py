@@ -25,10 +25,10 @@ from contract_tests.budget import Budget, BudgetSpent, ShareSpent, counted_app, 
 from contract_tests.checks import TITLES, DomainChecks
 from contract_tests.findings import Classifier, Recorder
 from contract_tests.limits import Limits
-from contract_tests.options import KitOptions, url_secrets
+from contract_tests.options import KitOptions
 from contract_tests.pagination import Link, pagination_link
 from mock_server.contract import Contract, Operation, load_contract
-from mock_server.secrets import mask_excerpt, mask_text
+from mock_server.secrets import mask_excerpt, mask_text, url_secrets
 from mock_server.settings import ApiKey, Settings
 from mock_server.validator import ContractValidator
 

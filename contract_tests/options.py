@@ -5,17 +5,16 @@ One frozen `KitOptions` per run. A bad value is a `UsageError` naming the flag, 
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
-from mock_server.secrets import mask_text
+from mock_server.secrets import mask_text, url_secrets
 
 ENV_BASE_URL = "DUMPLING_BASE_URL"
 ENV_API_KEY = "DUMPLING_API_KEY"
@@ -105,20 +104,6 @@ def _seconds(flag: str, raw: Any, high: float) -> float | None:
     if not re.fullmatch(r"\d{1,7}(\.\d{1,3})?", text) or not 0 < float(text) <= high:
         raise pytest.UsageError(f"{flag}: must be a number of seconds above 0 and at most {high:g} (got {raw!r})")
     return float(text)
-
-
-def url_secrets(base_url: str | None) -> list[str]:
-    """What a base URL with credentials (a user and password before the host) holds that must never be written: the
-    user:password pair (as written and decoded, and as the Basic credential requests sends), and
-    the password alone."""
-    parts = urlsplit(base_url or "")
-    if parts.password is None and not parts.username:
-        return []
-    userinfo = parts.netloc.rpartition("@")[0]
-    decoded = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-    basic = base64.b64encode(decoded.encode("latin-1", "replace")).decode()
-    password = [parts.password, unquote(parts.password)] if parts.password else []
-    return [s for s in dict.fromkeys([userinfo, decoded, basic, *password]) if s]
 
 
 def _base_url(raw: str | None) -> str | None:

@@ -9,11 +9,13 @@ change of rule here reaches every output.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
 import re
 from typing import Any, Iterable
+from urllib.parse import unquote, urlsplit
 
 SHOWN_EACH_END = 4  # at most this many characters of each end of a key are shown
 BEARER = re.compile(r"^Bearer ([\x21-\x7e]{1,512})$")
@@ -69,6 +71,24 @@ def mask_text(text: str, keys: Iterable[str]) -> str:
     if "Bearer" in text or "Basic" in text:
         text = CREDENTIAL.sub(lambda m: m.group(1) + m.group(2) + mask(m.group(3)), text)
     return text
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """What a base URL with credentials (a user and password before the host) holds that must
+    never be written: the user:password pair (as written and decoded, and as the Basic credential
+    an HTTP client sends), and the password alone. Mask a URL with mask_text(url, url_secrets(url))."""
+    try:
+        parts = urlsplit(url or "")
+        password = parts.password
+    except ValueError:  # a port that is not a number: the userinfo is still masked whole
+        parts, password = urlsplit(url or ""), None
+    userinfo = parts.netloc.rpartition("@")[0]
+    if not userinfo:
+        return []
+    decoded = f"{unquote(parts.username or '')}:{unquote(password or '')}"
+    basic = base64.b64encode(decoded.encode("utf-8", "replace")).decode()
+    alone = [password, unquote(password)] if password else []
+    return [s for s in dict.fromkeys([userinfo, decoded, basic, *alone]) if s]
 
 
 def mask_excerpt(text: str, keys: Iterable[str], limit: int) -> str:

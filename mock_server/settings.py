@@ -13,6 +13,8 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from mock_server.secrets import mask_text, url_secrets
+
 ENV_PREFIX = "DUMPLING_MOCK_"
 DEMO_KEYS = (
     # (key, credits, active): the demo keys exist only when no key is configured.
@@ -239,7 +241,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         try:
             values[name] = PARSERS[name](raw)
         except ValueError as exc:
-            shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(raw)
+            shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(mask_text(str(raw), url_secrets(str(raw))) if name == "upstream" else raw)
             raise SettingsError(f"{source}: {exc} (got {shown})") from None
 
     config_raw = flags.get("config") or env.get(ENV_NAMES["config"])

@@ -245,3 +245,16 @@ def test_a_bad_base_url_is_refused_without_printing_its_password() -> None:
     with pytest.raises(pytest.UsageError) as refused:
         _base_url(f"ftp://user:{PASSWORD}@example.invalid")
     assert leaks(PASSWORD, str(refused.value)) == [] and f"ftp://{mask('user:' + PASSWORD)}@" in str(refused.value)
+
+
+def test_the_proxy_never_prints_the_password_of_its_upstream(capsys: pytest.CaptureFixture[str]) -> None:
+    from mock_server.cli import _banner
+    from mock_server.settings import SettingsError, resolve
+
+    upstream = f"https://user:{PASSWORD}@staging.example.invalid"
+    _banner(Settings(upstream=upstream))
+    printed = capsys.readouterr()
+    assert f"-> https://{mask('user:' + PASSWORD)}@staging.example.invalid" in printed.err
+    with pytest.raises(SettingsError) as refused:
+        resolve({"upstream": f"ftp://user:{PASSWORD}@staging.example.invalid"}, {})
+    assert leaks(PASSWORD, printed.out + printed.err + str(refused.value)) == []
