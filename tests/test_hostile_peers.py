@@ -211,6 +211,16 @@ def test_the_proxy_masks_a_key_the_upstream_echoes(target: HostileTarget) -> Non
     assert "response_violations" in journal and leaks(KEY, journal) == []
 
 
+@pytest.mark.parametrize("mode", ["echo401", "echo403", "redirect"])
+def test_the_proxy_journal_and_headers_never_hold_the_key(target: HostileTarget, mode: str) -> None:
+    with proxy(target.url(mode)) as client:
+        answer = client.post(ENDPOINT, json={"handle": "stoolpresidente", "note": KEY}, headers=headers(), follow_redirects=False)
+        journal = client.get("/__admin/requests").text
+    assert answer.status_code == {"echo401": 401, "echo403": 403, "redirect": 302}[mode]  # passed on as is
+    shown = "".join(f"{name}: {value}\n" for name, value in answer.headers.items() if name.startswith("x-mock"))
+    assert "x-mock-violations" in answer.headers and leaks(KEY, shown) == [] and leaks(KEY, journal) == []
+
+
 @pytest.mark.parametrize("mode", ["huge", "endless", "gzip_bomb", "gzip_endless"])
 def test_the_proxy_answers_502_to_a_body_over_the_cap(target: HostileTarget, mode: str) -> None:
     with proxy(target.url(mode)) as client:
