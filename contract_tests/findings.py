@@ -137,7 +137,7 @@ class Recorder:
         return [f for f in self.findings.values() if test in f.tests]
 
     def mask(self, text: str) -> str:
-        return mask_text(text, self.secrets)
+        return mask_text(text, self.secrets, fragments=True)  # schemathesis may have cut a key already
 
 
 def flat_headers(response: Response) -> dict[str, str]:

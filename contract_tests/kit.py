@@ -157,13 +157,13 @@ class Kit:
     # --- masking: every text the kit writes passes here first -------------------------------------
     def mask(self, text: str) -> str:
         """`text` with the API key and the --base-url credentials masked (mock_server.secrets)."""
-        return mask_text(text, self.secrets)
+        return mask_text(text, self.secrets, fragments=True)
 
     def excerpt(self, text: str | bytes, limit: int) -> str:
         """At most `limit` characters of `text`, masked before the cut."""
         if isinstance(text, bytes):
             text = text[: limit * 16 + 16 * 1024].decode("utf-8", "replace")
-        return mask_excerpt(text, self.secrets, limit)
+        return mask_excerpt(text, self.secrets, limit, fragments=True)
 
     def validate(self, case: Case, response: Response) -> None:
         """All default checks plus the domain checks; failures are recorded, not raised.

@@ -55,11 +55,14 @@ def bearer_key(authorization: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def mask_text(text: str, keys: Iterable[str]) -> str:
+def mask_text(text: str, keys: Iterable[str], fragments: bool = False) -> str:
     """`text` with every occurrence of each key masked, as is or encoded (percent-encoding, also
     double, and '+' for a space or ' ' for a '+' once form-decoded; JSON and Python escapes
     `\\u0041`, `\\x41`, `\\"`, `\\/`, with any number of backslashes up to 8; HTML character
-    references), mixed freely within one occurrence; and any `Bearer`/`Basic` credential."""
+    references), mixed freely within one occurrence; and any `Bearer`/`Basic` credential. With
+    `fragments`, also a key someone else already cut: its first or last `fragment_chars`
+    characters or more, as is (for text this process did not cut itself, e.g. schemathesis'
+    messages; it may mask a little more than the key, as `_credits` of `sk_mock_low_credits`)."""
     marked = "%" in text or "\\" in text or "&" in text  # what starts an encoded character: without it a key can only be there as is
     for key in keys:
         if not key:
@@ -68,9 +71,43 @@ def mask_text(text: str, keys: Iterable[str]) -> str:
             text = text.replace(key, mask(key))
         if marked or ("+" in key and " " in text) or (" " in key and "+" in text):
             text = _pattern(key).sub(mask(key), text)
+        size = fragment_chars(key)
+        if fragments and (key[:size] in text or key[-size:] in text):
+            text = _mask_fragments(text, key, size)
     if "Bearer" in text or "Basic" in text:
         text = CREDENTIAL.sub(lambda m: m.group(1) + m.group(2) + mask(m.group(3)), text)
     return text
+
+
+def fragment_chars(key: str) -> int:
+    """The shortest piece of a key's start or end masked on its own: 4 characters more than the
+    mask shows, so that an excerpt another tool cut through a key (schemathesis shortens long
+    bodies in its messages) shows no more of it than the mask does, give or take those 4."""
+    return min(len(key), min(SHOWN_EACH_END, len(key) // 4) + 4)
+
+
+def _mask_fragments(text: str, key: str, size: int) -> str:
+    """Every run of text that is a start of `key` (at least `size` characters) becomes the mask's
+    start and '…'; every run that is an end of `key` becomes '…' and the mask's end."""
+    shown = mask(key).split("…")
+    head, tail = shown[0], shown[-1]
+    out: list[str] = []
+    at = 0
+    while (found := text.find(key[:size], at)) >= 0:  # starts of the key, each as long as it goes on
+        end = found + size
+        while end - found < len(key) and end < len(text) and text[end] == key[end - found]:
+            end += 1
+        out += [text[at:found], head + "…"]
+        at = end
+    text = "".join(out) + text[at:]
+    out, at = [], 0
+    while (found := text.find(key[-size:], at)) >= 0:  # ends of the key, each from as far back as it goes
+        start, end = found, found + size
+        while end - start < len(key) and start > at and text[start - 1] == key[len(key) - (end - start) - 1]:
+            start -= 1
+        out += [text[at:start], "…" + tail]
+        at = end
+    return "".join(out) + text[at:]
 
 
 def url_secrets(url: str | None) -> list[str]:
@@ -87,21 +124,21 @@ def url_secrets(url: str | None) -> list[str]:
         return []
     decoded = f"{unquote(parts.username or '')}:{unquote(password or '')}"
     basic = base64.b64encode(decoded.encode("utf-8", "replace")).decode()
-    alone = [password, unquote(password)] if password else []
+    alone = [p for p in (password, unquote(password or "")) if len(p) >= 4]  # a shorter one only as part of the pair
     return [s for s in dict.fromkeys([userinfo, decoded, basic, *alone]) if s]
 
 
-def mask_excerpt(text: str, keys: Iterable[str], limit: int) -> str:
+def mask_excerpt(text: str, keys: Iterable[str], limit: int, fragments: bool = False) -> str:
     """The first `limit` characters of `text`, masked BEFORE the cut: a key straddling the cut is
     masked whole, never left as a prefix. Only a window a little longer than `limit` is read."""
-    return _masked_window(text, keys, limit)[:limit]
+    return _masked_window(text, keys, limit, fragments)[:limit]
 
 
-def _masked_window(text: str, keys: Iterable[str], limit: int) -> str:
+def _masked_window(text: str, keys: Iterable[str], limit: int, fragments: bool = False) -> str:
     keys = [k for k in keys if k]
     longest = max((len(k) for k in keys), default=0)
     window = text[: limit + (longest + 64) * MAX_FORM]  # 64: a Bearer token longer than any key
-    return mask_text(window, keys)
+    return mask_text(window, keys, fragments)
 
 
 def mask_bytes_excerpt(text: str, keys: Iterable[str], limit: int) -> str:
