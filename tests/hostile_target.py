@@ -26,6 +26,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
@@ -121,7 +122,7 @@ class HostileTarget:
         except (BrokenPipeError, ConnectionResetError):
             h.close_connection = True
 
-    def send(self, h: BaseHTTPRequestHandler, status: int, body: bytes, headers: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
+    def send(self, h: BaseHTTPRequestHandler, status: int, body: bytes, headers: Sequence[tuple[str, str]] = ()) -> None:
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         for name, value in headers:
@@ -130,25 +131,25 @@ class HostileTarget:
         h.end_headers()
         h.wfile.write(body)
 
-    def stream(self, h: BaseHTTPRequestHandler, headers: list[tuple[str, str]], chunks: object) -> None:
+    def stream(self, h: BaseHTTPRequestHandler, headers: Sequence[tuple[str, str]], chunks: Iterable[bytes]) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
         for name, value in headers:
             h.send_header(name, value)
         h.end_headers()
         h.close_connection = True
-        for chunk in chunks:  # type: ignore[attr-defined]
+        for chunk in chunks:
             if self.stopping.is_set():
                 return
             h.wfile.write(chunk)
             h.wfile.flush()
 
-    def chunked(self, parts: object) -> object:
-        for part in parts:  # type: ignore[attr-defined]
+    def chunked(self, parts: Iterable[bytes]) -> Iterator[bytes]:
+        for part in parts:
             yield b"%x\r\n%s\r\n" % (len(part), part)
         yield b"0\r\n\r\n"
 
-    def trickled(self) -> object:
+    def trickled(self) -> Iterator[bytes]:
         ends = time.monotonic() + TRICKLE_FOR_S
         while not self.stopping.is_set() and time.monotonic() < ends:
             yield b"{"
