@@ -8,9 +8,7 @@ The kit runs are forked from one warm process (drift_runner.py), two at a time, 
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import resource
 import secrets
 import subprocess
@@ -19,7 +17,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, unquote_plus
 
 import pytest
 from starlette.testclient import TestClient
@@ -27,6 +24,7 @@ from starlette.testclient import TestClient
 from conftest import ENDPOINT
 from contract_tests import exit_codes
 from hostile_target import HostileTarget
+from leaks import leaks
 from mock_server.app import create_app
 from mock_server.body_limits import MAX_RESPONSE_BYTES
 from mock_server.forward import Forwarder
@@ -38,20 +36,6 @@ KEY = "sk_hostile_" + secrets.token_hex(12)  # made at run time: no copy of it e
 PASSWORD = "pw-" + secrets.token_hex(10)
 SMALL = ["--max-requests", "6"]
 MEMORY_LIMIT = 3 * 1024**3  # address space of the kit runs: ample for a capped run
-
-
-def views(text: str) -> list[str]:
-    """`text` and what a reader could decode it into: percent-, form-, JSON- and HTML-decoded."""
-    unescaped = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
-    unescaped = re.sub(r"\\+([\"/\\\\])", r"\1", unescaped)
-    out = [text, unquote(text), unquote(unquote(text)), unquote_plus(text), unescaped, html.unescape(text)]
-    return out + [unquote(unescaped), unescaped.replace("\\", "")]
-
-
-def leaks(secret: str, text: str, window: int = 9) -> list[str]:
-    """Pieces of `secret` longer than the mask shows (4 characters at each end) found in `text`."""
-    pieces = {secret[i : i + window] for i in range(len(secret) - window + 1)} or {secret}
-    return sorted({p for view in views(text) for p in pieces if p in view})
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from conftest import ENDPOINT
 from contract_tests import report
 from contract_tests.findings import Classifier, Recorder
 from hostile_target import HostileTarget, json_escaped, percent_all
+from leaks import leaks
 from mock_server import secrets as key_secrets
 from mock_server.app import create_app
 from mock_server.contract import load_contract
 from mock_server.forward import Forwarder
 from mock_server.request_checks import JOURNAL_BODY_BYTES
 from mock_server.settings import Settings
-from test_hostile_peers import leaks
 
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.~+/="
 FILLER = ' {}[]:,"\'!#$%&()*;<>?@\\^`|\t\né…\u2028'  # nothing a key is made of: a leak is a real one
