@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -201,15 +202,7 @@ def test_release_build_job_runs_on_a_clean_copy_and_its_install_passes_the_smoke
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DUMPLING_", "GITHUB_", "SETUPTOOLS_SCM"))}
     env.update(PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}", GITHUB_REF_NAME="v0.9.1", RUNNER_TEMP=str(runner),
                GITHUB_OUTPUT=str(runner / "output"), GITHUB_ENV=str(runner / "env"))
-    ran = []
-    for step in steps_of(load(RELEASE)["jobs"]["build"]):
-        if "run" not in step:
-            continue
-        assert "${{" not in step["run"], f"{step['name']}: pass expressions through env, so this test can run it"
-        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                                cwd=tree, env=env, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"step {step['name']!r} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-        ran.append(step["name"])
+    ran = run_steps(steps_of(load(RELEASE)["jobs"]["build"]), tree, env)
     assert "Smoke test of the installed commands" in ran
 
     outputs = dict(line.split("=", 1) for line in (runner / "output").read_text().splitlines())
@@ -230,6 +223,52 @@ def test_release_build_job_runs_on_a_clean_copy_and_its_install_passes_the_smoke
     assert {k: v for k, v in installed.items() if k not in ("pip", "setuptools")} == \
         {k: v for k, v in locked.items() if k in installed and k != "dumpling-mock"}
     assert set(installed) - {"pip", "setuptools"} <= set(locked)
+
+    # The contract recipe, in a user's checkout, installs this release the way it would install it
+    # from GitHub (its requirements.txt, hashes checked) and passes. Only the release's location
+    # (a local folder instead of github.com and PyPI) and the port (8080 may be taken here) differ.
+    releases = tmp_path / "releases"
+    (releases / "v0.9.1").mkdir(parents=True)
+    shutil.copy(tree / "release-assets" / "requirements.txt", releases / "v0.9.1" / "requirements.txt")
+    user = tmp_path / "user-repo"
+    user.mkdir()
+    port = free_port()
+    recipe_env = {**env, "PATH": f"{runner / 'smoke' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+                  "DUMPLING_MOCK_VERSION": "0.9.1", "DUMPLING_MOCK_RELEASES": releases.as_uri(),
+                  "PIP_FIND_LINKS": str(tree / "dist"), "MOCK_URL": f"http://127.0.0.1:{port}"}
+    job = load(REPO / "ci" / "github" / "contract.yml")["jobs"]["contract"]
+    steps = [{**s, "run": s["run"].replace("--port 8080", f"--port {port}")} for s in steps_of(job) if "run" in s]
+    try:
+        ran = run_steps(steps, user, recipe_env)
+    finally:
+        pid = dict(line.split("=", 1) for line in (runner / "env").read_text().splitlines()).get("MOCK_PID")
+        if pid:
+            subprocess.run(["kill", "-KILL", pid], capture_output=True)
+    assert ran[0].startswith("Install dumpling-mock") and "Run the contract suite" in ran
+    assert (user / "reports" / "junit.xml").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_steps(steps: list[dict], cwd: Path, env: dict[str, str]) -> list[str]:
+    """Each step's `run:` as GitHub's runner runs it (bash -eo pipefail), with $GITHUB_ENV applied."""
+    ran = []
+    for step in steps:
+        if "run" not in step:
+            continue
+        assert "${{" not in step["run"], f"{step['name']}: pass expressions through env, so this test can run it"
+        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                                cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"step {step['name']!r} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        github_env = Path(env["GITHUB_ENV"])
+        if github_env.exists():
+            env.update(line.split("=", 1) for line in github_env.read_text().splitlines() if "=" in line)
+        ran.append(step["name"])
+    return ran
 
 
 def test_version_comes_from_the_git_tag():
