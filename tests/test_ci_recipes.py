@@ -271,3 +271,17 @@ def test_recipes_use_the_published_release_pinned_in_one_place():
     # requirements.txt attached to the GitHub release.
     release = (REPO / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
     assert 'IMAGE=ghcr.io/${GITHUB_REPOSITORY,,}' in release and "release-assets/requirements.txt" in release
+
+
+def test_readme_copy_paste_fetches_these_recipes_at_their_release():
+    """The README's copy-paste names each recipe at the release the recipes default to."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## CI recipes"):readme.index("## Releases")]
+    version = load(GITLAB)["variables"]["DUMPLING_MOCK_VERSION"]
+    source = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Source"]
+    raw = source.replace("https://github.com/", "https://raw.githubusercontent.com/")
+    for recipe in RECIPES:
+        rel = recipe.relative_to(REPO).as_posix()
+        assert f"{raw}/v{version}/{rel}" in section, f"README's copy-paste lacks {rel} at v{version}"
+    image, _ = published(source)
+    assert f"{image}:{version}" in readme, "the README's docker run names the recipes' release"
