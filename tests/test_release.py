@@ -281,3 +281,20 @@ def test_version_comes_from_the_git_tag():
     assert __version__ == version("dumpling-mock")
     printed = subprocess.run([sys.executable, "-m", "mock_server", "--version"], capture_output=True, text=True, timeout=60)
     assert printed.stdout.strip() == f"dumpling-mock {__version__}"
+
+
+def test_dockerfile_installs_only_from_the_hash_locks():
+    """Every package the image build fetches is checked against requirements/*.txt's hashes: the
+    dependencies and the build tools come from the locks, the wheel is built without fetching."""
+    text = re.sub(r"\s*\\\n\s*", " ", (REPO / "docker" / "Dockerfile").read_text(encoding="utf-8"))
+    runs = [line for line in text.splitlines() if line.startswith("RUN ")]
+    commands = [c.strip() for run in runs for c in re.split(r"&&|;", run)]
+    installs = [c for c in commands if re.search(r"pip\b.* (install|wheel)\b", c)]
+    assert len(installs) == 4, installs
+    for command in installs:
+        from_lock = re.search(r"install .*--require-hashes --no-deps -r requirements/(runtime|build)\.txt$", command)
+        own_wheel = re.search(r"(install|wheel) .*--no-deps (--no-build-isolation )?.*(/wheels/\*\.whl|\.)$", command)
+        assert from_lock or own_wheel, f"fetches without hashes: {command}"
+        if "wheel" in command.split():
+            assert "--no-build-isolation" in command, "an isolated build would fetch unhashed build tools"
+    assert {m for c in installs for m in re.findall(r"requirements/(\w+)\.txt", c)} == {"runtime", "build"}
