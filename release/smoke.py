@@ -86,11 +86,12 @@ def wait_healthy(base: str, server: subprocess.Popen, timeout: float = 60) -> No
     raise SmokeFailure(f"no healthy mock at {base} after {timeout} s")
 
 
-def pytest_plugins(python: Path) -> list[str]:
-    """The pytest11 entry points the installed dumpling-mock declares."""
+def pytest_plugins(python: Path) -> dict[str, str]:
+    """The pytest11 entry points the installed dumpling-mock declares (isolated mode: a checkout's
+    dumpling_mock.egg-info in the current folder must not stand in for the installed one)."""
     code = ("import importlib.metadata as m, json; d = m.distribution('dumpling-mock'); "
-            "print(json.dumps([e.name for e in d.entry_points if e.group == 'pytest11']))")
-    return json.loads(expect(run([str(python), "-c", code]), "reading the entry points"))
+            "print(json.dumps({e.name: e.value for e in d.entry_points if e.group == 'pytest11'}))")
+    return json.loads(expect(run([str(python), "-I", "-c", code]), "reading the entry points"))
 
 
 def smoke(bin_dir: Path, version: str | None, work: Path) -> None:
@@ -98,12 +99,13 @@ def smoke(bin_dir: Path, version: str | None, work: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUMPLING_")}
 
     step("dumpling-mock --version")
-    printed = expect(run([str(mock), "--version"], env=env), "dumpling-mock --version").strip()
+    printed = expect(run([str(mock), "--version"], env=env, cwd=work), "dumpling-mock --version").strip()
     if version and printed != f"dumpling-mock {version}":
         raise SmokeFailure(f"`dumpling-mock --version` printed {printed!r}, expected 'dumpling-mock {version}'")
 
     step("dumpling-mock contract")
-    contract = json.loads(expect(run([str(mock), "contract", "--format", "json"], env=env), "dumpling-mock contract"))
+    contract = json.loads(expect(run([str(mock), "contract", "--format", "json"], env=env, cwd=work),
+                                 "dumpling-mock contract"))
     if ENDPOINT not in contract.get("paths", {}):
         raise SmokeFailure(f"the bundled contract has no {ENDPOINT}")
 
@@ -143,12 +145,12 @@ def smoke(bin_dir: Path, version: str | None, work: Path) -> None:
                  "dumpling-mock verify-client")
     print("\n".join("    " + line for line in out.strip().splitlines()[-3:]))
 
-    for plugin in pytest_plugins(python):
-        step(f"pytest plugin {plugin}")
+    for plugin, module in pytest_plugins(python).items():
+        step(f"pytest plugin {plugin} ({module})")
         (work / "test_smoke_plugin.py").write_text("def test_plugin_loads():\n    pass\n", encoding="utf-8")
         result = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--trace-config",
                       "test_smoke_plugin.py"], env=env, cwd=work)
-        if plugin not in expect(result, f"pytest with the {plugin} plugin"):
+        if f"<module '{module}' from " not in expect(result, f"pytest with the {plugin} plugin"):
             raise SmokeFailure(f"pytest did not load the {plugin} plugin:\n{result.stdout[-2000:]}")
 
 
