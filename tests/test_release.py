@@ -169,6 +169,10 @@ def test_release_workflow_publishes_what_the_readme_promises():
     assert "dist/*" in script and "release-assets/requirements.txt" in script
     build_script = "\n".join(s.get("run", "") for s in steps_of(jobs["build"]))
     assert 'python -m release.notes "$GITHUB_REF_NAME" > release-assets/release-notes.md' in build_script
+    # The build tools are the versions the [test] extra pins (what tests/ check them with).
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]["test"]
+    tools = re.search(r"pip install (build==\S+ twine==\S+)", build_script)
+    assert tools and set(tools.group(1).split()) <= set(extra), "release.yml's build tools differ from the [test] extra"
 
 
 def copy_of_the_tree(dest: Path) -> None:
