@@ -64,9 +64,9 @@ docker-contract:
 docker-down:
 	$(COMPOSE) down -v
 
-## Lint the Dockerfile, compose file and CI recipes (no Docker engine needed).
+## Lint the Dockerfile, compose file, CI recipes and release workflow (no Docker engine needed).
 lint-ci: $(STAMP)
-	$(BIN)/python -m pytest tests/test_docker.py tests/test_ci_recipes.py -q -m 'not slow'
+	$(BIN)/python -m pytest tests/test_docker.py tests/test_ci_recipes.py tests/test_release.py -q -m 'not slow'
 
 # --- release and image (issue 18; README "Releases") ---------------------------------------------
 ## Build the image for real with buildah and run it: the page's curl, the HEALTHCHECK, SIGTERM

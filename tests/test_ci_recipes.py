@@ -4,8 +4,10 @@ GitHub workflows go through actionlint (a real linter for them). GitLab has no
 offline linter, so its file is loaded as YAML and checked for the jobs, stages,
 rules and scripts the recipe promises. Both are also checked for the two
 promises that matter most: the drift job spends a bounded number of paid
-requests and never prints or passes the API key on a command line. Finally,
-every flag a recipe passes to dumpling-mock / dumpling-contract must exist.
+requests and never prints or passes the API key on a command line. Every flag
+a recipe passes to dumpling-mock / dumpling-contract must exist. Finally, the
+recipes are for a user's repository: they name no path of this one, and use the
+published release (PyPI with its hashes, or the GHCR image) at one pinned version.
 """
 
 from __future__ import annotations
