@@ -302,3 +302,27 @@ def test_dockerfile_installs_only_from_the_hash_locks():
         if "wheel" in command.split():
             assert "--no-build-isolation" in command, "an isolated build would fetch unhashed build tools"
     assert {m for c in installs for m in re.findall(r"requirements/(\w+)\.txt", c)} == {"runtime", "build"}
+
+
+def step_named(job: str, name: str) -> dict:
+    (found,) = [s for s in steps_of(load(RELEASE)["jobs"][job]) if s.get("name") == name]
+    return found
+
+
+@pytest.mark.parametrize(("tag", "version", "prerelease"), [
+    ("v1.2.3", "1.2.3", "false"), ("v1.3.0rc1", "1.3.0rc1", "true"), ("v2.0.0b2", "2.0.0b2", "true"),
+])
+def test_version_step_tells_releases_from_prereleases(tmp_path: Path, tag: str, version: str, prerelease: str):
+    """`latest` and the GitHub release's pre-release flag follow this step's output."""
+    out = tmp_path / "output"
+    env = {"PATH": os.environ["PATH"], "GITHUB_REF_NAME": tag, "GITHUB_OUTPUT": str(out), "GITHUB_ENV": str(tmp_path / "env")}
+    run_steps([step_named("build", "Version from the tag")], tmp_path, env)
+    assert dict(line.split("=", 1) for line in out.read_text().splitlines()) == {"version": version, "prerelease": prerelease}
+
+
+def test_image_name_step_lowercases_the_repository(tmp_path: Path):
+    """GHCR refuses upper case; the recipes name ghcr.io/<owner>/<repo> in lower case."""
+    env = {"PATH": os.environ["PATH"], "GITHUB_REPOSITORY": "Dumpling-Mock/Dumpling-Mock",
+           "GITHUB_ENV": str(tmp_path / "env")}
+    run_steps([step_named("image", "Image name (GHCR wants it in lower case)")], tmp_path, env)
+    assert (tmp_path / "env").read_text() == "IMAGE=ghcr.io/dumpling-mock/dumpling-mock\n"
