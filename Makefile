@@ -13,9 +13,11 @@ API_KEY ?=
 .PHONY: test-image lock dist
 
 $(STAMP): pyproject.toml
+	@echo "make: installing dumpling-mock and its dependencies into $(VENV) (the first time takes about 30 s)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --progress-bar off -e '.[test]'
+	@echo "make: installed into $(VENV)"
 	touch $(STAMP)
 
 install: $(STAMP)

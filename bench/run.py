@@ -73,9 +73,10 @@ class Plan:
     mix_handles: int = 10_000
     cold_runs: int = 5
     distinct_pages: int = 3_000  # more than the page cache holds (~580 pages of 7 KB): walked in order, none is a hit
+    fresh_mocks: int = 200  # fresh mocks per test, after the first
 
 
-QUICK = Plan(duration=2.0, warmup=0.5, round_s=1.0, latency_duration=1.0, mix_requests=10_000, mix_handles=1_000, cold_runs=3)
+QUICK = Plan(duration=2.0, warmup=0.5, round_s=1.0, latency_duration=1.0, mix_requests=10_000, mix_handles=1_000, cold_runs=3, fresh_mocks=50)
 
 
 # --- wrk ---------------------------------------------------------------------------------------
@@ -385,6 +386,13 @@ def cold_start(plan: Plan) -> dict[str, Any]:
     return {"median_s": round(statistics.median(times), 3), "runs_s": [round(t, 3) for t in times]}
 
 
+def fresh_mock(plan: Plan) -> dict[str, Any]:
+    """A fresh mock per test (bench/fresh_mock.py, in a process of its own): start, first request, stop."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "fresh_mock.py"), str(plan.fresh_mocks)],
+                         capture_output=True, text=True, timeout=600, check=True).stdout  # fmt: skip
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def deep_pages(plan: Plan) -> dict[str, Any]:
     """Page 1 against a page one million videos deep: the same page repeated (a cache hit), then
     `distinct_pages` different pages at each depth, walked in order so that the LRU page cache
@@ -555,6 +563,9 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if "deep" in r:
         ratio = r["deep"]["ratio_distinct_p50"]
         checks["deep page within 1.2x page 1 (distinct pages)"] = (ratio, "<= 1.2", ratio <= 1.2)
+    if "fresh_mock" in r:
+        median = r["fresh_mock"]["median_ms"]
+        checks["fresh mock per test < 50 ms after the first"] = (median, "< 50", median < 50)
     if "exact" in r:
         checks["2 workers: credits and rate limit exact"] = (r["exact"]["counts"], f"= {r['exact']['expected']}", r["exact"]["exact"])
     return {name: {"value": v, "target": t, "met": ok} for name, (v, t, ok) in checks.items()}
@@ -595,6 +606,10 @@ def table(results: dict[str, Any]) -> str:
                      f"{r['plan']['distinct_pages']:,} distinct pages {d['page1_distinct']['p50_ms']:.2f} vs "
                      f"{d['deep_distinct']['p50_ms']:.2f} ({d['ratio_distinct_p50']}x); "
                      f"data module alone {d['data_module_us']['page1']:,.0f} vs {d['data_module_us']['deep']:,.0f} us")
+    if "fresh_mock" in r:
+        f = r["fresh_mock"]
+        lines.append(f"fresh mock per test (start, first request, stop), {f['mocks']} mocks: median {f['median_ms']:.1f} ms, "
+                     f"p95 {f['p95_ms']:.1f} ms, max {f['max_ms']:.1f} ms; the first of a run {f['first_ms']:,.0f} ms (imports, contract)")
     if "exact" in r:
         e = r["exact"]
         lines.append(f"2 workers, {e['sent']:,} concurrent requests: statuses {e['counts']} (expected {e['expected']}), "
@@ -608,7 +623,7 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-STEPS = ("throughput_1w", "throughput_2w", "cold_start", "mix", "deep", "exact", "prism")
+STEPS = ("throughput_1w", "throughput_2w", "cold_start", "mix", "deep", "exact", "fresh_mock", "prism")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -640,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         "mix": lambda p: handle_mix(plan),
         "deep": lambda p: deep_pages(plan),
         "exact": lambda p: workers_exact(),
+        "fresh_mock": lambda p: fresh_mock(plan),
         "prism": lambda p: prism(prism_path, plan) if prism_path else {},
     }
     try:

@@ -15,7 +15,9 @@ from typing import Any, Awaitable, Callable
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
-from schemathesis.core.rate_limit import build_limiter
+from pyrate_limiter import Limiter, Rate
+
+from mock_server.settings import RateLimit
 
 ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
@@ -31,11 +33,12 @@ class ShareSpent(pytest.skip.Exception):
 
 
 class Budget:
-    def __init__(self, cap: int | None, rate_limit: str | None = None) -> None:
+    def __init__(self, cap: int | None, rate_limit: RateLimit | None = None) -> None:
         self.cap = cap
         self.used = 0
         self.line: int | None = None  # the current test may send while used < line
-        self._limiter = build_limiter(rate_limit) if rate_limit else None
+        # schemathesis' own limiter (pyrate-limiter), given any period, not only s/m/h/d.
+        self._limiter = Limiter(Rate(rate_limit.requests, rate_limit.period_s * 1000)) if rate_limit else None
 
     @property
     def left(self) -> int | None:

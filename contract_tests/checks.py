@@ -21,6 +21,7 @@ from schemathesis.core.transport import Response
 
 from contract_tests.budget import Budget
 from contract_tests.findings import flat_headers
+from contract_tests.wording import body_words
 from mock_server.contract import Contract, Operation, resolve
 from mock_server.validator import ContractValidator
 
@@ -115,27 +116,37 @@ class DomainChecks:
             body,
             path="",
             presence=request.get("trim") is not True,  # a trimmed response may leave fields out
-            echoes={str(v) for v in request.values() if isinstance(v, str)},
+            echoes=_echoes(request),
             nullable=lambda path: _nullable(self.contract.document, schema, path),
         )
         if problems:
             raise AssertionError("\n".join(summarize(problems)))
 
 
+def _echoes(request: dict[str, Any]) -> set[str]:
+    """Request strings a response may echo: as sent and, for digits, as the number ("00641" -> "641")."""
+    sent = {v for v in request.values() if isinstance(v, str)}
+    return sent | {str(int(v)) for v in sent if v.isascii() and v.isdigit() and len(v) <= 19}
+
+
 def error_body_problems(validator: ContractValidator, op: Operation, response: Response) -> list[str]:
     headers = flat_headers(response)
     content_type = headers.get("content-type", "")
+    status = response.status_code
     problems = []
     if content_type.split(";")[0].strip().lower() != "application/json":
-        problems.append(f"{response.status_code} error has Content-Type {content_type!r}, not application/json")
+        problems.append(f"received {status} with Content-Type {content_type or '(none)'}; the contract expects application/json on a {status} error")
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        shown = response.content[:80].decode("utf-8", "replace")
-        return [*problems, f'{response.status_code} error body is not JSON, not {{"error": <string>}}: {shown!r}']
+        return [*problems, f'received {status} with {body_words(response)}; the contract expects the JSON body {{"error": <string>}}']
     if not isinstance(body, dict) or not isinstance(body.get("error"), str):
-        return [*problems, f'{response.status_code} error body is not {{"error": <string>}}: {orjson.dumps(body)[:120].decode()}']
-    return problems + [v.message for v in validator.error_message(op, response.status_code, body)]
+        return [*problems, f'received {status} with {body_words(response)}; the contract expects {{"error": <string>}}']
+    if validator.error_message(op, status, body):
+        documented = [v.get("error") for v in op.examples(status).values() if isinstance(v, dict) and isinstance(v.get("error"), str)]
+        quoted = ", ".join(orjson.dumps(d).decode() for d in documented)
+        problems.append(f"received {status} with the error message {orjson.dumps(body['error']).decode()}; the contract documents for {status}: {quoted}")
+    return problems
 
 
 def kind(value: Any) -> str:

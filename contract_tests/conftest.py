@@ -15,6 +15,7 @@ import pytest
 
 from contract_tests import exit_codes, kit as kit_module, options, report
 from contract_tests.budget import BudgetSpent, ShareSpent
+from contract_tests.progress import LiveView
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,12 +33,34 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Say what the run may cost before the first request."""
-    line = plan_line(kit_module.current())
+    kit = kit_module.current()
+    line = plan_line(kit)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(line, bold=True)
     else:
         print(line, file=sys.stderr, flush=True)
+    kit.view = LiveView(kit.budget.cap, kit.operation.credit_cost, lambda: (kit.budget.used, kit.state.successes), kit.recorder.secrets)
+    kit.view.reporter = reporter
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    kit = kit_module._current
+    if kit is not None and kit.view is not None:
+        kit.view.test_started(nodeid)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """In CI (no terminal), one plain progress line per finished test."""
+    kit = kit_module._current
+    if kit is None or kit.view is None or not kit.view.plain():
+        return
+    reporter = kit.view.reporter
+    if reporter is not None:
+        reporter.write_line(kit.view.plain())
+    else:
+        print(kit.view.plain(), file=sys.stderr, flush=True)
 
 
 def plan_line(kit: kit_module.Kit) -> str:
@@ -45,7 +68,7 @@ def plan_line(kit: kit_module.Kit) -> str:
     if not kit.options.remote:
         return "dumpling-contract: target = the in-process mock (no credits spent)"
     cap = kit.budget.cap or 0
-    rate = f", at most {kit.options.rate_limit}" if kit.options.rate_limit else ""
+    rate = f", at most {options.rate_text(kit.options.rate_limit)}" if kit.options.rate_limit else ""
     return f"dumpling-contract: target = {kit.options.base_url}; this run may spend up to {cap} x {cost} = {cap * cost} credits ({cap} requests{rate})"
 
 
@@ -90,6 +113,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     kit = kit_module._current
     if kit is None:
         return
+    if kit.view is not None:
+        kit.view.stop()
     for phase, count in kit.state.sent.items():
         stopped = kit.state.stopped.get(phase, "")
         kit.state.notes.append(f"{phase} phase: {count} generated case(s) sent" + (f", then stopped at {stopped}" if stopped else ""))
@@ -123,6 +148,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         examined=dict(kit.recorder.examined),
         notes=kit.state.notes,
         problem=kit.state.key_problem or kit.state.unreachable or kit.state.incomplete,
+        secrets=tuple(kit.recorder.secrets),
     )
     kit.state.report_paths = [str(path) for path in report.write(summary, kit.options.reports_dir)]
     kit.state.verdict = report.verdict(summary)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import orjson
 from schemathesis.core.transport import Response
 
+from contract_tests.wording import normalize, reword
 from mock_server.contract import Contract
 from mock_server.secrets import mask_text
 from mock_server.validator import ContractValidator
@@ -51,6 +52,9 @@ class Finding:
     response: str
     tests: list[str] = field(default_factory=list)
     count: int = 1
+    cause: str = ""  # the message without its status and values: what groups findings
+    statuses: dict[int, str] = field(default_factory=dict)  # status -> class of the exchange on that status
+    messages: dict[int, str] = field(default_factory=dict)  # status -> the first message seen on it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,7 +66,22 @@ class Finding:
             "response": self.response,
             "tests": self.tests,
             "count": self.count,
+            "cause": self.cause,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "messages": {str(k): v for k, v in sorted(self.messages.items())},
+            "classification": self.classification(),
         }
+
+    def classification(self) -> str:
+        """Why one cause is a contract violation on some statuses and documentation drift on others."""
+        contract = [str(s) for s, kind in sorted(self.statuses.items()) if kind == CONTRACT]
+        documentation = [str(s) for s, kind in sorted(self.statuses.items()) if kind == DOCUMENTATION]
+        if not contract or not documentation:
+            return ""
+        return (
+            f"a contract violation on {', '.join(contract)} (the vendor's YAML alone flags those responses) and documentation "
+            f"drift on {', '.join(documentation)} (only the prose overlay documents that part); counted once, as a contract violation"
+        )
 
 
 class Classifier:
@@ -94,7 +113,7 @@ class Recorder:
         self.classifier = classifier
         self.titles = titles  # custom checks' finding titles, by check
         self.secrets = [s for s in secrets if s]
-        self.findings: dict[tuple[str, str, int, str], Finding] = {}
+        self.findings: dict[tuple[str, str], Finding] = {}
         self.examined: Counter[str] = Counter()
         self.current_test = ""
 
@@ -102,32 +121,44 @@ class Recorder:
         """schemathesis' `after_validate` hook: one result per check that ran on `response`."""
         for result in results:
             self.examined[result.name] += 1
-            if result.failure is not None:
-                title = self.titles.get(result.name, result.failure.title)
-                self.add(result.name, response, title, result.failure.message)
+            if result.failure is None:
+                continue
+            if result.name in self.titles:  # the kit's own checks word their messages themselves
+                self.add(result.name, response, self.titles[result.name], result.failure.message)
+            else:
+                self.add(result.name, response, *reword(result.name, result.failure, response))
 
     def passed(self, check: str) -> None:
         self.examined[check] += 1
 
-    def add(self, check: str, response: Response | None, title: str, message: str) -> Finding:
-        # One finding per check, title, status and message shape: the same problem on another
-        # status may belong to the other class (a plain-text 400 breaks the YAML, a plain-text 401 not).
-        first_line = (message.strip().splitlines() or [""])[0]
+    def add(self, check: str, response: Response | None, title: str, message: str, cause: str = "") -> Finding:
+        """One finding per check and cause, whatever the status: the same drift on 400 and 404 is one
+        finding that lists both statuses (and, when they differ, the class of each: see classification)."""
         status = response.status_code if response is not None else 0
-        key = (check, title, status, re.sub(r"\d+", "N", first_line)[:160])
+        cause = cause or cause_of(message, status)
+        key = (check, cause)
+        kind = self.classifier.classify(check, response)
         finding = self.findings.get(key)
         if finding is None:
             finding = Finding(
                 check=check,
-                kind=self.classifier.classify(check, response),
+                kind=kind,
                 title=title,
                 message=self.mask(message.strip()),
                 request=self.mask(request_excerpt(response)) if response is not None else "",
                 response=self.mask(response_excerpt(response)) if response is not None else "",
+                cause=cause,
             )
             self.findings[key] = finding
         else:
             finding.count += 1
+            if kind == CONTRACT and finding.kind != CONTRACT:
+                finding.kind = CONTRACT  # the graver class wins; classification() says why
+        if status and status not in finding.statuses:
+            finding.statuses[status] = kind
+            finding.messages[status] = self.mask(message.strip())
+        elif status and kind == CONTRACT:
+            finding.statuses[status] = CONTRACT
         if self.current_test and self.current_test not in finding.tests:
             finding.tests.append(self.current_test)
         return finding
@@ -137,6 +168,14 @@ class Recorder:
 
     def mask(self, text: str) -> str:
         return mask_text(text, self.secrets)
+
+
+def cause_of(message: str, status: int) -> str:
+    """The first line of a message without the status and the values received in it."""
+    first = (message.strip().splitlines() or [""])[0]
+    first = re.sub(rf"\b{status}\b", "<status>", first) if status else first
+    first = re.sub(r"received .*?(;|$)", r"received …\1", first)
+    return normalize(first)
 
 
 def flat_headers(response: Response) -> dict[str, str]:
@@ -164,6 +203,8 @@ def response_excerpt(response: Response) -> str:
             lines.append(f"{name}: {headers[name]}")
     if response.content:
         lines.append(_cut(response.content.decode("utf-8", "replace")))
+    else:
+        lines.append("(empty body)")
     return "\n".join(lines)
 
 

@@ -25,7 +25,8 @@ from contract_tests.budget import Budget, BudgetSpent, ShareSpent, counted_app, 
 from contract_tests.checks import TITLES, DomainChecks
 from contract_tests.findings import Classifier, Recorder
 from contract_tests.options import KitOptions
-from contract_tests.pagination import Link, pagination_link
+from contract_tests.pagination import Link, Walk, pagination_link
+from contract_tests.progress import LiveView
 from mock_server.contract import Contract, Operation, load_contract
 from mock_server.settings import ApiKey, Settings
 from mock_server.validator import ContractValidator
@@ -44,6 +45,7 @@ class TargetUnreachable(pytest.fail.Exception):
 @dataclass
 class RunState:
     first_page: tuple[Case, Response] | None = None
+    walk: Walk | None = None  # the pagination walk, which the search for the last page continues
     key_problem: str = ""  # why the key cannot be used, when it cannot
     unreachable: str = ""  # why the target could not be reached, when it could not
     incomplete: str = ""  # why the run stopped before its plan was done
@@ -72,6 +74,7 @@ class Kit:
         self.session = counted_session(self.budget) if options.remote else None
         self.app = None if options.remote else counted_app(_in_process_mock(), self.budget)
         self.base = self.schema(phases=())
+        self.view: LiveView | None = None  # the live view, from the session's start (conftest.py)
 
     # --- schemas --------------------------------------------------------------------------------
     def schema(self, phases: tuple[str, ...], mode: str = "all", max_examples: int | None = None) -> BaseSchema:

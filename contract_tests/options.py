@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mock_server.settings import RateLimit, parse_rate_limit
+
 ENV_BASE_URL = "DUMPLING_BASE_URL"
 ENV_API_KEY = "DUMPLING_API_KEY"
 REMOTE_MAX_REQUESTS = 60  # default budget against anything but the in-process mock
@@ -29,7 +31,7 @@ class KitOptions:
     base_url: str | None  # None: the in-process mock
     api_key: str | None
     max_requests: int | None  # None: no cap (in-process default)
-    rate_limit: str | None  # "2/s", "100/m": schemathesis' syntax
+    rate_limit: RateLimit | None  # parsed by the mock's own parser: 2/s, 2/second, 100/min, 2/10s
     reports_dir: Path
     fail_on: frozenset[str]
     seed: int
@@ -47,8 +49,8 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--base-url", help=f"target to test (default: the in-process mock; env {ENV_BASE_URL})")
     group.addoption("--api-key", help=f"API key for the target (env {ENV_API_KEY}); never printed")
     group.addoption("--max-requests", help=f"cap on HTTP requests sent, every request counted (default {REMOTE_MAX_REQUESTS} for a remote target, none in-process)")
-    group.addoption("--rate-limit", help="at most this many requests per period, e.g. 2/s, 100/m")
-    group.addoption("--reports-dir", default="reports", help="where junit.xml, drift-report.md and findings.json go (default reports/)")
+    group.addoption("--rate-limit", help="at most this many requests per period, e.g. 2/s, 2/second, 100/minute (the syntax of `dumpling-mock serve`)")
+    group.addoption("--reports-dir", default="reports", help="where junit.xml, drift-report.md, drift-report.html and findings.json go (default reports/)")
     group.addoption("--fail-on", choices=sorted(FAIL_ON), default="both", help="finding classes that fail the run: contract, documentation or both (default both)")
     group.addoption("--seed", default="1", help="seed of the generated requests (default 1)")
     group.addoption("--handle", help="TikTok handle for the pagination walk (default: the contract's request example)")
@@ -105,12 +107,19 @@ def _api_key(raw: str | None) -> str | None:
     return raw
 
 
-def _rate_limit(raw: str | None) -> str | None:
+def _rate_limit(raw: str | None) -> RateLimit | None:
     if raw in (None, ""):
         return None
-    if not re.fullmatch(r"[1-9]\d{0,8}/[smhd]", str(raw).strip()):
-        raise pytest.UsageError(f"--rate-limit: must look like 2/s, 100/m, 1000/h or 10000/d (got {raw!r})")
-    return str(raw).strip()
+    try:
+        return parse_rate_limit(raw)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--rate-limit: {exc} (got {raw!r})") from None
+
+
+def rate_text(rate: RateLimit) -> str:
+    """`2/s`, `100/m`, `2/10s`: a rate limit as the banner shows it."""
+    unit = {1: "s", 60: "m", 3600: "h", 86400: "d"}.get(rate.period_s, f"{rate.period_s}s")
+    return f"{rate.requests}/{unit}"
 
 
 def _handle(raw: str | None) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from contract_tests import exit_codes
+from contract_tests import exit_codes, html_report
 from contract_tests.findings import CONTRACT, DOCUMENTATION, Finding
 
 TITLES = {
@@ -29,6 +29,7 @@ class Summary:
     examined: dict[str, int]
     notes: list[str]
     problem: str  # key problem or incomplete reason, "" when none
+    secrets: tuple[str, ...] = ()  # keys to mask in what is written (the findings are masked already)
 
 
 def verdict(summary: Summary) -> str:
@@ -70,7 +71,15 @@ def markdown(summary: Summary) -> str:
 
 def _finding(finding: Finding) -> list[str]:
     seen = f" (seen {finding.count} times)" if finding.count > 1 else ""
-    lines = [f"### `{finding.check}`: {finding.title}{seen}", "", _fence(finding.message)]
+    lines = [f"### `{finding.check}`: {finding.title}{seen}", ""]
+    if finding.statuses:
+        lines += ["Statuses: " + ", ".join(f"{status} ({kind})" for status, kind in sorted(finding.statuses.items())), ""]
+    if finding.classification():
+        lines += [f"_Classified as a contract violation: {finding.classification()}._", ""]
+    lines.append(_fence(finding.message))
+    others = {status: message for status, message in sorted(finding.messages.items()) if message != finding.message}
+    for status, message in others.items():
+        lines += [f"On {status}:", "", _fence(message)]
     if finding.request:
         lines += ["Request:", "", _fence(finding.request)]
     if finding.response:
@@ -85,10 +94,12 @@ def _fence(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}\n"
 
 
-def write(summary: Summary, directory: Path) -> tuple[Path, Path]:
+def write(summary: Summary, directory: Path) -> tuple[Path, Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     report = directory / "drift-report.md"
-    report.write_text(markdown(summary), encoding="utf-8")
+    text = markdown(summary)
+    report.write_text(text, encoding="utf-8")
+    html = html_report.write(directory / "drift-report.html", text, f"Contract kit report: {verdict(summary)}", list(summary.secrets))
     data = {
         "result": verdict(summary),
         "exit_code": summary.exit_code,
@@ -103,4 +114,4 @@ def write(summary: Summary, directory: Path) -> tuple[Path, Path]:
     }
     machine = directory / "findings.json"
     machine.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    return report, machine
+    return report, html, machine

@@ -11,12 +11,16 @@ import hypothesis
 import pytest
 from schemathesis import Case
 
-from contract_tests import pagination
+from contract_tests import pagination, wording
 from contract_tests.budget import ShareSpent
+from contract_tests.findings import cause_of
 from contract_tests.kit import current
 
 KIT = current()
 STATEFUL_STEPS = 4  # a first page, then up to three NextPage links
+END_SHARE = 0.35  # of the budget left after the walk: the search for the last page (18 of a default 60)
+END_RESERVE = 4  # of that share, kept for a page before the last (1) and the walk from it (up to 3); then its join if left
+END_PROBES_IN_PROCESS = 40
 
 
 def test_preflight() -> None:
@@ -43,24 +47,75 @@ def test_auth_enforced() -> None:
         if response.status_code == 401:
             KIT.recorder.passed("auth_enforced")
         else:
-            KIT.recorder.add("auth_enforced", response, "Authentication is not enforced", f"a request with {label} got {response.status_code}, not 401")
+            KIT.recorder.add("auth_enforced", response, *wording.auth_wording(label, response, KIT.operation))
 
 
 def test_pagination_walk() -> None:
-    """pagination_walk: follow max_cursor -> maxCursor (bounded) and check the pages together."""
+    """pagination_walk: follow max_cursor -> maxCursor (bounded), check the pages together and, with
+    one overlapping request, that the first two pages join up."""
     if KIT.state.first_page is None:
         pytest.skip("no first page to walk from (see test_preflight)")
     _, first = KIT.state.first_page
-
-    def fetch(cursor: str) -> object:
-        return KIT.exchange(KIT.case(KIT.page_body(cursor)))
-
-    walk = pagination.walk(first, fetch, KIT.link, KIT.options.walk_pages)  # type: ignore[arg-type]
-    for problem in walk.problems:
-        KIT.recorder.add("pagination_walk", problem.response, "Pagination is inconsistent", problem.message)
-    if not walk.problems:
-        KIT.recorder.passed("pagination_walk")
+    walk = pagination.walk(first, _fetch, KIT.link, KIT.options.walk_pages)  # type: ignore[arg-type]
+    problems = list(walk.problems)
+    full = [page for page in walk.read if page.items]
+    if not problems and len(full) >= 2:
+        problems += pagination.check_join(full[0], full[1], _fetch, KIT.link, 1)  # type: ignore[arg-type]
+    _record(problems)
+    KIT.state.walk = walk
     KIT.state.notes.append(f"pagination_walk: handle {KIT.handle!r}, {walk.pages} page(s), {walk.items} item(s); stopped at {walk.ended}")
+
+
+@pytest.mark.budget_share(END_SHARE)
+def test_pagination_end() -> None:
+    """pagination_walk at the end of the profile: when the walk stopped at its bound, find a page
+    near the end by bisecting the cursor from one far in the past, then walk from there to the end."""
+    walk = KIT.state.walk
+    if walk is None or walk.reached_end or walk.problems or not walk.last_cursor:
+        if walk is None:
+            reason = "no walk to continue"
+        elif walk.reached_end:
+            reason = "the walk already read the last page"
+        else:
+            reason = f"the walk stopped at {walk.ended}" + (", with findings" if walk.problems else "")
+        KIT.state.notes.append(f"pagination_end: not run ({reason})")
+        return
+    allowed = (KIT.budget.line - KIT.budget.used) if KIT.budget.line is not None else END_PROBES_IN_PROCESS
+    probes = allowed - END_RESERVE
+    if probes < 2:
+        KIT.state.notes.append(f"pagination_end: not run (its share of the budget, {allowed} request(s), is too small)")
+        return
+    page_size = max(len(page.items) for page in walk.read)
+    search = pagination.find_end(walk.last_cursor, _fetch, KIT.link, probes, page_size)  # type: ignore[arg-type]
+    problems = list(search.problems)
+    note = f"pagination_end: {search.requests} probe(s), {search.ended}"
+    if search.found is not None:
+        start, asked = search.found, search.asked
+        before = pagination.before_last(search, page_size)
+        if before and int(before) > int(search.asked):
+            response = _fetch(before)
+            if 200 <= response.status_code < 300 and pagination.page_items(response):  # else: walk from the page found
+                start, asked = response, before
+        tail = pagination.walk(start, _fetch, KIT.link, 3, asked=asked, label="end page")  # type: ignore[arg-type]
+        problems += tail.problems
+        full = [page for page in tail.read if page.items]
+        if not tail.problems and len(full) >= 2 and KIT.budget.within_share():  # the reserve covers the walk, not always the join
+            problems += pagination.check_join(full[-2], full[-1], _fetch, KIT.link, len(full) - 1, label="end page")  # type: ignore[arg-type]
+        note += f"; then {tail.pages} page(s) to {tail.ended}"
+    _record(problems)
+    KIT.state.notes.append(note)
+
+
+def _fetch(cursor: str) -> object:
+    return KIT.exchange(KIT.case(KIT.page_body(cursor)))
+
+
+def _record(problems: list[pagination.Problem]) -> None:
+    for problem in problems:  # the same problem at the start and at the end is one cause
+        cause = cause_of(problem.message.replace("end page", "page"), problem.response.status_code)
+        KIT.recorder.add("pagination_walk", problem.response, "Pagination is inconsistent", problem.message, cause)
+    if not problems:
+        KIT.recorder.passed("pagination_walk")
 
 
 STATEFUL = KIT.schema(phases=("stateful",), mode="positive")

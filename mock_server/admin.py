@@ -3,25 +3,34 @@ validated by the same validator as the vendor contract."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
 import ipaddress
 from typing import Any, Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mock_server import __version__
 from mock_server.context import Context
+from mock_server.client_checks import analyse
 from mock_server.contract import Contract, bundled_path, load_contract
+from mock_server.faults import fault_problem
+from mock_server.journal_query import FILTERS, QueryError, everything, parse_query, select
 from mock_server.request_checks import BadJson, load_json
-from mock_server.settings import ApiKey
+from mock_server.settings import DEFAULT_CREDITS, ApiKey
+from mock_server.state import KEY_FIELDS
 from mock_server.validator import ContractValidator
 
 Handler = Callable[[Request, Any], Awaitable[Any]]
 
 
+@functools.lru_cache(maxsize=1)
 def load_admin_contract() -> Contract:
+    """Bundled with the package and never changed: parsed once per process (a fresh mock per
+    test would otherwise parse it each time)."""
     return load_contract(bundled_path("admin.yaml"), overlay=False)
 
 
@@ -41,6 +50,13 @@ def _allowed(request: Request, ctx: Context) -> bool:
         return False
 
 
+def _refusal(ctx: Context) -> str:
+    """Why a caller was refused: with a token set, the token is what is missing, wherever it calls from."""
+    if ctx.settings.admin_token:
+        return "an admin token is required: send X-Admin-Token with the value of --admin-token (missing or wrong)"
+    return "the admin API answers only on loopback (start the mock with --admin-token to open it to token holders)"
+
+
 def admin_routes(ctx: Context) -> list[Route]:
     contract = load_admin_contract()
     validator = ContractValidator(contract)
@@ -53,7 +69,9 @@ def admin_routes(ctx: Context) -> list[Route]:
         return {"keys": store.keys()}
 
     async def put_key(request: Request, body: Any) -> Any:
-        return store.put_key(ApiKey(body["key"], body["credits"], body.get("active", True)))
+        # A partial update (only the fields sent change); a new key starts with the default credits.
+        fields = [name for name in KEY_FIELDS if name in body]
+        return store.put_key(ApiKey(body["key"], body.get("credits", DEFAULT_CREDITS), body.get("active", True)), fields)
 
     async def reset(request: Request, body: Any) -> Any:
         store.reset()
@@ -61,13 +79,25 @@ def admin_routes(ctx: Context) -> list[Route]:
 
     async def list_requests(request: Request, body: Any) -> Any:
         try:
-            since = int(request.query_params.get("since", 0))
-            limit = int(request.query_params.get("limit", 100))
-        except ValueError:
-            return _error(400, "since and limit must be whole numbers")
-        if since < 0 or not 1 <= limit <= 10_000:
-            return _error(400, "since must be >= 0 and limit from 1 to 10000")
-        return {"requests": store.journal(since, limit)}
+            query = parse_query(request.query_params.multi_items())
+        except QueryError as exc:
+            return _error(400, str(exc))
+        found, next_since, more = select(store, query, ctx.settings.journal_limit)
+        return {"requests": found, "next": next_since, "has_more": more}
+
+    async def count_requests(request: Request, body: Any) -> Any:
+        try:
+            query = parse_query(request.query_params.multi_items(), FILTERS)
+        except QueryError as exc:
+            return _error(400, str(exc))
+        return {"count": len(everything(store, query, ctx.settings.journal_limit))}
+
+    async def verify_requests(request: Request, body: Any) -> Any:
+        try:
+            query = parse_query(request.query_params.multi_items(), FILTERS)
+        except QueryError as exc:
+            return _error(400, str(exc))
+        return analyse(everything(store, query, ctx.settings.journal_limit), ctx.validator).as_dict()
 
     async def clear_requests(request: Request, body: Any) -> Any:
         store.clear_journal()
@@ -77,17 +107,9 @@ def admin_routes(ctx: Context) -> list[Route]:
         return {"faults": store.faults()}
 
     async def add_fault(request: Request, body: Any) -> Any:
-        status, example = body.get("status"), body.get("example")
-        if status is None and not body.get("latency_ms"):
-            return _error(400, "a fault needs a status, a latency_ms, or both")
-        if status is not None:
-            ops = [op for op in ctx.contract.operations if body.get("operation") in (None, op.operation_id)]
-            if not ops:
-                return _error(400, f"no operation {body.get('operation')!r} in the contract")
-            if not any(status in op.statuses for op in ops):
-                return _error(400, f"status {status} is not documented for {', '.join(op.operation_id for op in ops)}")
-            if example and not any(example in op.examples(status) for op in ops):
-                return _error(400, f"{status} has no example {example!r}")
+        problem = fault_problem(ctx.contract, body)
+        if problem:
+            return _error(400, problem)
         spec = {k: body[k] for k in ("status", "example", "latency_ms", "probability", "operation") if k in body}
         fault_id = store.add_fault(spec, body.get("count"))
         return next(f for f in store.faults() if f["id"] == fault_id)
@@ -99,6 +121,7 @@ def admin_routes(ctx: Context) -> list[Route]:
     handlers: dict[str, Handler] = {
         "health": health, "listKeys": list_keys, "putKey": put_key, "reset": reset,
         "listRequests": list_requests, "clearRequests": clear_requests,
+        "countRequests": count_requests, "verifyRequests": verify_requests,
         "listFaults": list_faults, "addFault": add_fault, "clearFaults": clear_faults,
     }  # fmt: skip
 
@@ -108,11 +131,16 @@ def admin_routes(ctx: Context) -> list[Route]:
             if op is None:
                 return _error(405, "method not allowed")
             if op.secured and not _allowed(request, ctx):
-                return _error(403, "the admin API answers only on loopback, or with X-Admin-Token when --admin-token is set")
+                return _error(403, _refusal(ctx))
             body: Any = None
             if op.request_schema is not None:
                 try:
-                    body = load_json(await request.body())
+                    async with asyncio.timeout(ctx.settings.client_timeout):  # as for API bodies
+                        raw = await request.body()
+                except (TimeoutError, ClientDisconnect):
+                    return _error(400, f"body not received within {ctx.settings.client_timeout:g} s")
+                try:
+                    body = load_json(raw)
                 except BadJson as exc:
                     return _error(400, f"body must be a JSON object ({exc})")
                 problems = validator.request_body(op, body)

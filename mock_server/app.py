@@ -1,8 +1,9 @@
 """Build the FastAPI app from the effective contract at start-up.
 
 Routes come from the contract (routes.py), plus the served contract itself (`/openapi.json`,
-`/openapi.yaml`) and the admin API. FastAPI's own generated docs are off: the vendor contract is
-the only description of this API.
+`/openapi.yaml`), the admin API and the front door (`/`, `/docs`: front.py). FastAPI's own
+generated docs are off: the vendor contract is the only description of this API, and `/docs`
+shows that.
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ from mock_server import __version__, logs
 from mock_server.admin import admin_routes
 from mock_server.context import Context
 from mock_server.data import tiktok
-from mock_server.contract import load_contract
+from mock_server.contract import Contract, load_contract
+from mock_server.cors import CorsOutsideAdmin, exposed_headers
+from mock_server.front import front_routes
+from mock_server.response_checks import header_value
 from mock_server.routes import Respond, mock_respond, operation_routes
+from mock_server.serving import exit_with_parent
 from mock_server.settings import Settings
 from mock_server.state import open_store
 from mock_server.validator import ContractValidator
@@ -33,11 +38,13 @@ from mock_server.validator import ContractValidator
 SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` hands settings to workers
 
 
-def build_context(settings: Settings) -> Context:
+def build_context(settings: Settings, contract: Contract | None = None, validator: ContractValidator | None = None) -> Context:
+    """`contract` and `validator`, when given, were built from settings.contract/overlay already
+    (the pytest plugin parses and compiles them once per run, not once per mock)."""
     tiktok.page(tiktok.Profile(0, "warm-up", 1), None)  # build Faker now, not on the first request
-    contract = load_contract(settings.contract, settings.overlay)
-    store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit)
-    return Context(settings, contract, ContractValidator(contract), store, random.Random(settings.seed))
+    contract = contract or load_contract(settings.contract, settings.overlay, settings.validation)
+    store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit, settings.journal_max_bytes)
+    return Context(settings, contract, validator or ContractValidator(contract), store, random.Random(settings.seed))
 
 
 def create_app(settings: Settings | None = None, responder: Respond = mock_respond, ctx: Context | None = None) -> FastAPI:
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None, responder: Respond = mock_respo
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
         *admin_routes(ctx),
+        *front_routes(ctx),
     ]
     app = FastAPI(
         title="dumpling-mock",
@@ -74,13 +82,22 @@ def create_app(settings: Settings | None = None, responder: Respond = mock_respo
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
     )
+    if ctx.settings.cors:
+        app.add_middleware(CorsOutsideAdmin, origins=ctx.settings.cors, expose=exposed_headers(ctx.contract))
     app.state.ctx = ctx
     return app
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
-    """Unknown paths and methods get the contract's error shape, with `Allow` on a 405."""
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    """Unknown paths and methods get the contract's error shape, with `Allow` on a 405, and like
+    every error response an `X-Mock-Reason` saying why."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        headers["X-Mock-Reason"] = header_value(f"no operation of the contract at {request.url.path}", 512)
+    elif exc.status_code == 405:
+        allowed = headers.get("Allow") or headers.get("allow") or ""
+        headers["X-Mock-Reason"] = header_value(f"{request.method} is not an operation at {request.url.path}; allowed: {allowed}", 512)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -94,6 +111,7 @@ def create_app_from_env() -> FastAPI:
     """uvicorn factory for `--workers N`: each worker rebuilds the app from the parent's settings."""
     from mock_server.cli import settings_from_json
 
+    exit_with_parent()  # a worker never outlives the `serve` process that started it
     settings = settings_from_json(os.environ[SETTINGS_ENV])
     logs.configure(settings.log_level)
     app = create_app(settings)

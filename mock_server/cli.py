@@ -1,12 +1,14 @@
 """`dumpling-mock` (also `python -m mock_server`).
 
     dumpling-mock serve [--host H] [--port P] [--seed N] [--config FILE] [--api-key KEY[:CREDITS]]...
-    dumpling-mock contract [--format yaml|json]    print the effective contract
+    dumpling-mock contract [show] [--format yaml|json]    print the effective contract
+    dumpling-mock contract diff OLD NEW / update PAGE [--write]   vendor page changes (contract_commands.py)
     dumpling-mock verify-client [--inject ...] -- COMMAND ...   check a client's requests (verify_client.py)
     dumpling-mock proxy --upstream URL [--host H] [--port P]    validating reverse proxy (forward.py)
 
 Every flag has a DUMPLING_MOCK_* environment twin and a config-file key (README: "Settings").
-A bad value ends the command with one line on stderr and exit code 2.
+A bad value ends the command with one line on stderr and exit code 2; an address that cannot be
+listened on (a port in use), with one line and exit code 3 (serving.py: the other exit codes).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from mock_server import __version__, logs, verify_client
+from mock_server import __version__, contract_commands, logs, serving, verify_client
 from mock_server.contract import ContractError
 from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import StateError
@@ -39,15 +41,18 @@ SERVE_FLAGS = (
     ("--workers", "uvicorn worker processes sharing one ledger (default 1)"),
     ("--admin-token", "open the admin API beyond loopback, to requests with X-Admin-Token: TOKEN"),
     ("--journal-limit", "request journal entries kept (default 10000)"),
+    ("--journal-max-bytes", "request journal's total size, e.g. 32MB (default; KB/MB/GB are powers of 1024)"),
     ("--max-body-bytes", "largest request body accepted (default 65536)"),
-    ("--client-timeout", "seconds a client has to send its request headers, and again its body (default 10)"),
+    ("--client-timeout", "seconds a client has to send its request headers, and again its body (API and admin; default 10)"),
     ("--page-size", "videos per page (default 10)"),
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
+    ("--cors", "origins a browser page may call the mock from, comma-separated, or * (default: CORS off)"),
+    ("--validation", "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)"),
 )
 
 
-PROXY_FLAGS = {"--host", "--port", "--config", "--log-level", "--admin-token", "--journal-limit", "--max-body-bytes", "--client-timeout", "--contract", "--overlay"}
+PROXY_FLAGS = {"--host", "--port", "--config", "--log-level", "--admin-token", "--journal-limit", "--journal-max-bytes", "--max-body-bytes", "--client-timeout", "--contract", "--overlay", "--validation"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     contract.add_argument("--format", choices=("yaml", "json"), default="yaml")
     contract.add_argument("--contract", help="vendor OpenAPI YAML (default: bundled)")
     contract.add_argument("--overlay", help="OpenAPI Overlay (default: bundled)")
+    contract_commands.add_subcommands(contract)
     return parser
 
 
@@ -83,6 +89,7 @@ def settings_from_json(text: str) -> Settings:
         data[name] = Path(data[name]) if data[name] else None
     data["api_keys"] = tuple(ApiKey(**k) for k in data["api_keys"])
     data["rate_limit"] = RateLimit(**data["rate_limit"])
+    data["cors"] = tuple(data.get("cors") or ())
     return Settings(**data)
 
 
@@ -95,12 +102,19 @@ def serve(settings: Settings) -> int:
     if settings.upstream and settings.workers > 1:
         raise SettingsError("--workers: proxy mode (an upstream is set) runs one worker")
     log_config = logs.configure(settings.log_level)
+    scratch: str | None = None
     if settings.workers > 1 and settings.state is None:
         scratch = tempfile.mkdtemp(prefix="dumpling-mock-")
         atexit.register(shutil.rmtree, scratch, True)
         settings = dataclasses.replace(settings, state=Path(scratch) / "state.sqlite3")
     ctx = build_context(settings)  # fails fast, in one line, on a bad contract or state file
-    _banner(settings)
+    sock = serving.bind(settings.host, settings.port)  # before any banner: a port in use prints no curl
+    settings = dataclasses.replace(settings, port=sock.getsockname()[1])  # --port 0: the port bound
+
+    def ready() -> None:
+        _banner(settings)
+        logs.event("ready", url=f"http://{settings.host}:{settings.port}", workers=settings.workers, pid=os.getpid())
+
     common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
@@ -115,12 +129,15 @@ def serve(settings: Settings) -> int:
     if settings.workers == 1:
         app = create_app(ctx=ctx, responder=_responder(settings))
         freeze_startup_objects()
-        uvicorn.run(app, **common)
-    else:
-        ctx.store.close()
-        os.environ[SETTINGS_ENV] = settings_to_json(settings)
-        uvicorn.run("mock_server.app:create_app_from_env", factory=True, workers=settings.workers, **common)
-    return 0
+        return serving.run_one(uvicorn.Config(app, **common), sock, ready)
+    ctx.store.close()
+    os.environ[SETTINGS_ENV] = settings_to_json(settings)
+    config = uvicorn.Config("mock_server.app:create_app_from_env", factory=True, workers=settings.workers, **common)
+    code, stopped_by = serving.run_workers(config, sock, ready)
+    if scratch:
+        shutil.rmtree(scratch, True)  # now: a signal re-raised below ends the process without atexit
+    serving.reraise(stopped_by)
+    return code
 
 
 def _responder(settings: Settings) -> Any:
@@ -169,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             flags = {k: v for k, v in vars(args).items() if k != "command"}
             return serve(resolve(flags, os.environ))
         if args.command == "contract":
-            return print_contract(args)
+            return contract_commands.run(args) if args.contract_command in ("diff", "update") else print_contract(args)
         if args.command == "verify-client":
             return verify_client.main(args)
         if args.command == "proxy":
@@ -180,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ContractError, StateError) as exc:
         print(f"dumpling-mock: error: {exc}", file=sys.stderr)
         return 2
+    except serving.CannotListen as exc:
+        print(f"dumpling-mock: error: {exc}", file=sys.stderr)
+        return serving.EXIT_CANNOT_LISTEN
     except KeyboardInterrupt:
         return 130
     return 2

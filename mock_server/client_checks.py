@@ -110,6 +110,16 @@ class Analysis:
     def warnings(self) -> int:
         return self.count(WARNING)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The findings as JSON (`POST /__admin/requests/verify`): `ok` when no violation."""
+        used = sorted({f.rule for r in self.requests for f in r.findings})
+        return {
+            "ok": self.violations == 0,
+            "summary": {"requests": len(self.requests), "violations": self.violations, "warnings": self.warnings},
+            "requests": [r.as_dict() for r in self.requests],
+            "rules": {name: {"severity": RULE[name].severity, "what": RULE[name].what} for name in used},
+        }
+
 
 @dataclass(frozen=True)
 class Pagination:

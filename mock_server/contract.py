@@ -6,6 +6,7 @@ error bodies, its headers, its credit cost) is read from here, never copied into
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass, field
 from importlib import resources
@@ -44,9 +45,20 @@ class Operation:
         return tuple(sorted(int(code) for code in self.responses if code.isdigit()))
 
     def examples(self, status: int) -> dict[str, Any]:
-        """Named example bodies of a documented status, in document order."""
+        """Named example bodies of a documented status, in document order. OpenAPI's singular
+        `example:` counts too, under the name `example` (after the named ones)."""
         media = _json_media(self.responses.get(str(status), {}))
-        return {name: ex.get("value") for name, ex in (media.get("examples") or {}).items()}
+        named = {name: ex.get("value") for name, ex in (media.get("examples") or {}).items() if isinstance(ex, dict)}
+        if "example" in media and "example" not in named:
+            named["example"] = media["example"]
+        return named
+
+    def placeholders(self, status: int, name: str) -> dict[str, str]:
+        """What a named example's `[placeholder]`s are filled with (its `x-placeholders`)."""
+        media = _json_media(self.responses.get(str(status), {}))
+        example = (media.get("examples") or {}).get(name)
+        values = example.get("x-placeholders") if isinstance(example, dict) else None
+        return {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
 
     def response_schema(self, status: int) -> dict[str, Any] | None:
         return self._per_status[status][0] if status in self._per_status else self._response_schema(status)
@@ -126,17 +138,55 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_contract(vendor: Path | None = None, overlay: Path | None | bool = None) -> Contract:
-    """Vendor YAML (default: the bundled one) + overlay (default: the bundled one; False: none)."""
+def load_contract(vendor: Path | None = None, overlay: Path | None | bool = None, validation: str = "documented") -> Contract:
+    """Vendor YAML (default: the bundled one) + overlay (False: none). By default the bundled
+    prose overlay applies to the bundled YAML only: its targets are that file's, so another
+    vendor's YAML is served as it is unless an overlay is given. `validation="vendor"`: request
+    bodies are the vendor YAML's own (`--validation vendor`), responses keep the overlay."""
     vendor_path = vendor or bundled_path("vendor.yaml")
-    document = read_yaml(vendor_path)
+    if overlay is None and vendor is not None and vendor.resolve() != bundled_path("vendor.yaml").resolve():
+        overlay = False
+    original = document = read_yaml(vendor_path)
     if overlay is not False:
         overlay_path = overlay if isinstance(overlay, Path) else bundled_path("prose.overlay.yaml")
         try:
             document = apply_overlay(document, read_yaml(overlay_path))
         except ValueError as exc:
             raise ContractError(f"{overlay_path}: {exc}") from None
+    if validation == "vendor":
+        document = vendor_requests(document, original)
     return build_contract(document)
+
+
+def vendor_requests(document: dict[str, Any], vendor: dict[str, Any]) -> dict[str, Any]:
+    """`document` with the vendor's own request bodies, and the components they reach, put back:
+    the mock then accepts every request the vendor's YAML accepts (what the overlay's prose and
+    the mock's assumptions add to requests is dropped), and `/openapi.json` says so."""
+    result = copy.deepcopy(document)
+    reached: list[Any] = []
+    for path, item in (vendor.get("paths") or {}).items():
+        for method in HTTP_METHODS:
+            raw = (item or {}).get(method)
+            target = ((result.get("paths") or {}).get(path) or {}).get(method)
+            if isinstance(raw, dict) and isinstance(target, dict) and "requestBody" in raw:
+                target["requestBody"] = copy.deepcopy(raw["requestBody"])
+                reached.append(raw["requestBody"])
+    seen: set[str] = set()
+    while reached:
+        node = reached.pop()
+        if isinstance(node, list):
+            reached += node
+        elif isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/") and ref not in seen and ref.count("/") == 3:
+                seen.add(ref)
+                _, _, kind, name = ref.split("/")
+                original = ((vendor.get("components") or {}).get(kind) or {}).get(name)
+                if original is not None:
+                    result.setdefault("components", {}).setdefault(kind, {})[name] = copy.deepcopy(original)
+                    reached.append(original)
+            reached += node.values()
+    return result
 
 
 def build_contract(document: dict[str, Any]) -> Contract:

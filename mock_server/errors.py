@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -34,19 +35,20 @@ def error_body(op: Operation, problem: Problem, handle: str = "") -> tuple[str |
     name = problem.example or next(iter(examples))
     if name not in examples:
         raise UnknownExample(f"{problem.status} has no example {name!r}; it has: {', '.join(examples)}")
-    return name, fill(examples[name], handle=handle, reason=problem.reason or "simulated by the mock")
+    values = {**op.placeholders(problem.status, name), "handle": handle}
+    return name, fill(examples[name], values, default=problem.reason or "simulated by the mock")
 
 
-def fill(value: Any, handle: str, reason: str) -> Any:
-    """Fill the page's placeholders: `[handle]` and `[specific error message]` (any other [..])."""
+PLACEHOLDER = re.compile(r"\[([^\[\]]{1,64})\]")
+
+
+def fill(value: Any, values: dict[str, str], default: str) -> Any:
+    """Fill the page's placeholders: `[handle]`, and `[specific error message]` with what the
+    example's `x-placeholders` says (the contract's words); any other `[..]` with `default`."""
     if isinstance(value, dict):
-        return {k: fill(v, handle, reason) for k, v in value.items()}
+        return {k: fill(v, values, default) for k, v in value.items()}
     if isinstance(value, str) and "[" in value:
-        value = value.replace("[handle]", handle)
-        start = value.find("[")
-        end = value.find("]", start)
-        if start != -1 and end != -1:
-            value = value[:start] + reason + value[end + 1 :]
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), default), value)
     return value
 
 

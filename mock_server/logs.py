@@ -14,6 +14,16 @@ import orjson
 ACCESS = logging.getLogger("dumpling_mock.access")
 MAX_PENDING = 256  # lines; a loop that never turns still writes its access log
 EVENTS = logging.getLogger("dumpling_mock")
+# orjson escapes the C0 controls (U+000B, U+000C, U+001C-U+001E among them) but writes these raw;
+# every one of them ends a line for some reader (Python's str.splitlines, JavaScript, editors), so a
+# client's handle could split one record in two. Escaped, each line is one JSON record for all.
+LINE_BREAKS = str.maketrans({0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def json_line(fields: dict[str, Any]) -> str:
+    """One JSON record on one line, whatever line separators its values hold."""
+    text = orjson.dumps(fields, default=str).decode()
+    return text if text.isascii() else text.translate(LINE_BREAKS)
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(line, default=str).decode()
+        return json_line(line)
 
 
 def configure(level: str) -> dict[str, Any]:
@@ -78,7 +88,7 @@ class AccessLog:
             "msg": "request",
             **fields,
         }
-        self._pending.append(orjson.dumps(line, default=str).decode())
+        self._pending.append(json_line(line))
         if len(self._pending) >= MAX_PENDING:
             self.flush()
         elif len(self._pending) == 1:

@@ -48,3 +48,11 @@ def apply_overlay(document: dict[str, Any], overlay: dict[str, Any]) -> dict[str
                     raise OverlayError(f"action {number}: target {target} is not an object or array")
                 merge(match.value, action["update"])
     return result
+
+
+def select(document: dict[str, Any], target: str) -> list[Any]:
+    """The jsonpath-ng matches of an action's target (`.value`, `.full_path`): what the action would change."""
+    try:
+        return list(parse_jsonpath(target).find(document))
+    except Exception as exc:  # jsonpath-ng's lexer and parser errors share no base class but Exception
+        raise OverlayError(f"target {target!r} is not a JSONPath jsonpath-ng can read ({exc})") from None

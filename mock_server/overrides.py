@@ -4,7 +4,8 @@
 2. an injected fault (`POST /__admin/faults`), for the next N requests or with a probability;
 3. a reserved handle, `error-NNN` or `error-NNN-NAME`, for clients that cannot set headers.
 
-All three need a valid key (a request without one gets the documented 401 first).
+All three need a valid key and a valid request: a request without a key gets the documented 401,
+and a broken request its documented 400/404, first (README: the order of checks).
 """
 
 from __future__ import annotations
@@ -42,19 +43,24 @@ def from_prefer(header: str | None, op: Operation) -> Override | None:
         return None
     example = fields.get("example") or None
     if "code" in fields:
-        if not fields["code"].isdigit() or int(fields["code"]) not in op.statuses:
-            documented = ", ".join(str(s) for s in op.statuses)
-            return Override(400, None, "Prefer header", error=f"Prefer: code={fields['code']} is not documented for this operation; documented codes: {documented}")
-        status = int(fields["code"])
-    else:
-        owners = [s for s in op.statuses if example in op.examples(s)]
-        if not owners:
-            return Override(400, None, "Prefer header", error=f"Prefer: example={example} is not a named example of this operation")
-        status = owners[0]
+        return _documented(fields["code"], example, op, "Prefer header", f"Prefer: code={fields['code']}", "Prefer: example=")
+    owners = [s for s in op.statuses if example in op.examples(s)]
+    if not owners:
+        return Override(400, None, "Prefer header", error=f"Prefer: example={example} is not a named example of this operation")
+    return _documented(str(owners[0]), example, op, "Prefer header", "", "Prefer: example=")
+
+
+def _documented(code: str, example: str | None, op: Operation, source: str, asked: str, example_prefix: str) -> Override:
+    """The override for (code, example), or the 400 that lists what the contract documents:
+    one wording for `Prefer` and reserved handles, so a typo in either is answered alike."""
+    if not code.isdigit() or int(code) not in op.statuses:
+        documented = ", ".join(str(s) for s in op.statuses)
+        return Override(400, None, source, error=f"{asked} is not documented for this operation; documented codes: {documented}")
+    status = int(code)
     if example and example not in op.examples(status):
         names = ", ".join(op.examples(status)) or "none"
-        return Override(400, None, "Prefer header", error=f"Prefer: example={example} is not an example of {status}; it has: {names}")
-    return Override(status, example, "Prefer header")
+        return Override(400, None, source, error=f"{example_prefix}{example} is not an example of {status}; it has: {names}")
+    return Override(status, example, source)
 
 
 def from_faults(store: Store, op: Operation, rng: random.Random) -> Override | None:
@@ -73,11 +79,20 @@ def from_faults(store: Store, op: Operation, rng: random.Random) -> Override | N
     return Override(0, None, "fault", latency) if latency else None
 
 
+def latency_only(store: Store, op: Operation) -> Override | None:
+    """For a request that failed validation: the added latency of the standing latency-only
+    faults (`--latency`), without taking a status fault or a counted fault meant for a valid request."""
+    latency = sum(
+        int(f.get("latency_ms", 0))
+        for f in store.faults()
+        if not f.get("status") and f["remaining"] is None and f.get("operation") in (None, op.operation_id)
+    )
+    return Override(0, None, "fault", latency) if latency else None
+
+
 def from_handle(handle: str, op: Operation) -> Override | None:
     match = RESERVED_ERROR.fullmatch(handle)
     if not match:
         return None
-    status, example = int(match.group(1)), match.group(2)
-    if status not in op.statuses or (example and example not in op.examples(status)):
-        return Override(400, "handle_unprocessable", "reserved handle", error="")
-    return Override(status, example, "reserved handle")
+    code, example = match.group(1), match.group(2)
+    return _documented(code, example, op, "reserved handle", f"reserved handle {handle!r}: code {code}", f"reserved handle {handle!r}: example ")

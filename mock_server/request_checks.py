@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from mock_server.context import Context
 from mock_server.contract import Operation
+from mock_server.data import tiktok
 from mock_server.errors import Problem
 from mock_server.secrets import bearer_key
 from mock_server.state import KeyInfo, Store
@@ -276,8 +277,11 @@ def _check_handle(checked: Checked) -> None:
         handle = handle[1:]
     checked.handle = handle or checked.body["handle"]
     if not handle:
-        # Schema-valid (non-empty), but names nobody once the '@' is stripped: no such profile.
-        checked.reject(Problem(404, "profile_not_found", "handle is only '@'"))
+        # Schema-valid (non-empty, or any string with --validation vendor), but names nobody: no such profile.
+        checked.reject(Problem(404, "profile_not_found", "handle is only '@'" if checked.body["handle"] else "handle is empty"))
     elif not (HANDLE.fullmatch(handle) or RESERVED_HANDLE.fullmatch(handle)):
         # Schema-valid, but no TikTok username looks like this: the vendor's upstream finds no profile.
         checked.reject(Problem(404, "profile_not_found", "a TikTok handle is 1-24 letters, digits, '.' or '_'"))
+    elif handle.startswith("videos-") and int(handle[7:]) > tiktok.MAX_VIDEO_COUNT:
+        # Not a TikTok username ('-'), and past the documented range of the mock's reserved handle.
+        checked.reject(Problem(404, "profile_not_found", f"videos-N has at most {tiktok.MAX_VIDEO_COUNT:,} videos"))

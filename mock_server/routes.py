@@ -20,7 +20,7 @@ from mock_server.client_checks import response_summary
 from mock_server.context import Context
 from mock_server.contract import Operation
 from mock_server.errors import Problem
-from mock_server.overrides import Override, from_faults, from_handle, from_prefer
+from mock_server.overrides import Override, from_faults, from_handle, from_prefer, latency_only
 from mock_server.request_checks import Checked, check_request, request_headers
 from mock_server.responders import Outcome, problem_outcome, respond
 from mock_server.response_checks import check_response, header_value, violations_header
@@ -99,6 +99,8 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     settlement = ctx.store.settle(checked.key, outcome.status, outcome.cost, entry)
     if settlement.status != outcome.status:
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
+        if settlement.journal_id is not None:  # the journal names what was sent, not the page that was not
+            ctx.store.amend_journal(settlement.journal_id, example=outcome.example, reason=outcome.reason, response=None)
 
     headers = dict(outcome.headers)
     if settlement.limit is not None:
@@ -138,13 +140,17 @@ def _summary(ctx: Context, status: int, body: bytes) -> dict[str, Any] | None:
 def _override(headers: Mapping[str, str], checked: Checked, ctx: Context) -> Override | None:
     if checked.op.secured and checked.key is None:
         return None  # no key: the documented 401 comes first
+    if checked.problem is not None:
+        # A broken request earns its documented error before any Prefer or fault (README order),
+        # so a client test cannot pass while the client sends a broken request. Latency still applies.
+        return latency_only(ctx.store, checked.op)
     prefer = from_prefer(headers.get("prefer"), checked.op)
     if prefer is not None:
         return prefer
     fault = from_faults(ctx.store, checked.op, ctx.rng)
     if fault is not None and fault.status:
         return fault
-    by_handle = from_handle(checked.handle, checked.op) if checked.handle and checked.problem is None else None
+    by_handle = from_handle(checked.handle, checked.op) if checked.handle else None
     if by_handle is not None and fault is not None:
         return Override(by_handle.status, by_handle.example, by_handle.source, fault.latency_ms, by_handle.error)
     return by_handle or fault

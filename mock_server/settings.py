@@ -14,13 +14,21 @@ from typing import Any, Callable, Mapping
 import yaml
 
 ENV_PREFIX = "DUMPLING_MOCK_"
+DEFAULT_CREDITS = 1_000_000  # a key configured or created without credits
 DEMO_KEYS = (
     # (key, credits, active): the demo keys exist only when no key is configured.
-    ("sk_mock_demo", 1_000_000, True),
+    ("sk_mock_demo", DEFAULT_CREDITS, True),
     ("sk_mock_low_credits", 0, True),
     ("sk_mock_inactive", 1_000_000, False),
 )
-PERIODS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400, "d": 86400}
+PERIODS = {  # one table for `serve`, the config file, the environment and `dumpling-contract`
+    **dict.fromkeys(("second", "seconds", "sec", "s"), 1),
+    **dict.fromkeys(("minute", "minutes", "min", "m"), 60),
+    **dict.fromkeys(("hour", "hours", "hr", "h"), 3600),
+    **dict.fromkeys(("day", "days", "d"), 86400),
+}
+VALIDATIONS = ("documented", "vendor")  # README: "What is checked, and where each rule comes from"
+RATE_LIMIT_SYNTAX = "N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1"
 
 
 class SettingsError(ValueError):
@@ -56,6 +64,7 @@ class Settings:
     workers: int = 1
     admin_token: str | None = None
     journal_limit: int = 10_000
+    journal_max_bytes: int = 32 * 1024 * 1024  # the journal's total size, whatever its entry count
     max_body_bytes: int = 64 * 1024
     client_timeout: float = 10.0  # seconds a client has to send its headers, and again its body
     page_size: int = 10
@@ -63,6 +72,15 @@ class Settings:
     contract: Path | None = None
     overlay: Path | None = None
     upstream: str | None = None  # proxy mode: forward to this base URL instead of mocking
+    validation: str = "documented"  # "vendor": accept every request the vendor's YAML accepts
+    cors: tuple[str, ...] = ()  # origins a browser page may call the mock from ("*": any); none: CORS off
+
+    def __post_init__(self) -> None:
+        """A Settings built in code (tests, the Python API) gets the CLI's parsers and messages:
+        a bad value fails here, in one line, not later with an AttributeError. Typed values
+        (ApiKey, RateLimit, Path) are checked as their text form would be; text is parsed."""
+        for name, value in _given(self).items():
+            object.__setattr__(self, name, parse(name, _as_raw(value), name))
 
     @property
     def keys(self) -> tuple[ApiKey, ...]:
@@ -113,11 +131,15 @@ def _api_keys(value: Any) -> tuple[ApiKey, ...]:
     return keys
 
 
-def _rate_limit(value: Any) -> RateLimit:
+def parse_rate_limit(value: Any) -> RateLimit:
+    """`2/s`, `2/second`, `600/min`, `2/10s`: the one rate-limit syntax of every command."""
     match = re.fullmatch(r"\s*(\d{1,12})\s*/\s*(\d{0,6})\s*([a-z]+)\s*", str(value).lower())
-    if not match or match.group(3) not in PERIODS or int(match.group(1)) < 1:
-        raise ValueError("must look like 600/minute (N/second|minute|hour|day, N >= 1)")
+    if not match or match.group(3) not in PERIODS or int(match.group(1)) < 1 or int(match.group(2) or 1) == 0:
+        raise ValueError(f"must look like 600/minute or 2/s ({RATE_LIMIT_SYNTAX})")
     return RateLimit(int(match.group(1)), int(match.group(2) or 1) * PERIODS[match.group(3)])
+
+
+_rate_limit = parse_rate_limit
 
 
 def _seconds(low: float, high: float) -> Callable[[Any], float]:
@@ -130,11 +152,44 @@ def _seconds(low: float, high: float) -> Callable[[Any], float]:
     return parse
 
 
+SIZE_UNITS = {"": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+
+
+def _bytes(low: int, high: int) -> Callable[[Any], int]:
+    """A size: plain bytes, or with a unit, powers of 1024 as nginx reads them (64MB = 64MiB)."""
+
+    def parse(value: Any) -> int:
+        match = re.fullmatch(r"\s*(\d{1,12})\s*([a-z]*)\s*", str(value).lower())
+        if isinstance(value, bool) or not match or match.group(2) not in SIZE_UNITS:
+            raise ValueError(f"must be a size in bytes, optionally with KB, MB or GB (from {low} to {high})")
+        number = int(match.group(1)) * SIZE_UNITS[match.group(2)]
+        if not low <= number <= high:
+            raise ValueError(f"must be a size from {low} to {high} bytes")
+        return number
+
+    return parse
+
+
 def _log_level(value: Any) -> str:
     level = str(value).strip().lower()
     if level not in ("critical", "error", "warning", "info", "debug"):
         raise ValueError("must be one of critical, error, warning, info, debug")
     return level
+
+
+def _validation(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in VALIDATIONS:
+        raise ValueError(f"must be one of {', '.join(VALIDATIONS)}")
+    return text
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    origins = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+    if not origins or any(o != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.\-]{1,253}(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?", o) for o in origins):
+        raise ValueError("must be * or comma-separated origins like http://localhost:3000")
+    return origins
 
 
 def _host(value: Any) -> str:
@@ -198,6 +253,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "workers": _int(1, 64),
     "admin_token": _token,
     "journal_limit": _int(1, 10_000_000),
+    "journal_max_bytes": _bytes(64 * 1024, 64 * 1024**3),
     "max_body_bytes": _int(256, 64 * 1024 * 1024),
     "client_timeout": _seconds(0.1, 3600),
     "page_size": _int(1, 100),
@@ -205,10 +261,66 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "contract": _existing_file,
     "overlay": _existing_file,
     "upstream": _url,
+    "validation": _validation,
+    "cors": _origins,
 }
+_DEFAULTS: dict[str, Any] = {}  # filled below from the dataclass's declared defaults
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}
 FLAG_NAMES["api_keys"] = "--api-key"
 ENV_NAMES = {name: ENV_PREFIX + name.upper() for name in PARSERS}
+
+
+def parse(name: str, raw: Any, source: str) -> Any:
+    """One setting's value from its raw form, or a one-line SettingsError naming `source`."""
+    try:
+        return PARSERS[name](raw)
+    except ValueError as exc:
+        shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(raw)
+        raise SettingsError(f"{source}: {exc} (got {shown})") from None
+
+
+def _given(settings: Settings) -> dict[str, Any]:
+    """The fields that differ from their defaults (defaults need no check); never `config`,
+    which is read once, by `resolve`."""
+    return {
+        f.name: getattr(settings, f.name)
+        for f in dataclasses.fields(settings)
+        if f.name in PARSERS and f.name != "config" and getattr(settings, f.name) != _DEFAULTS.get(f.name)
+    }
+
+
+def _as_raw(value: Any) -> Any:
+    """A typed value in the form its parser reads (the parsers read text, lists and dicts)."""
+    if isinstance(value, ApiKey):
+        return {"key": value.key, "credits": value.credits, "active": value.active}
+    if isinstance(value, RateLimit):
+        return f"{value.requests}/{value.period_s}second" if isinstance(value.requests, int) and isinstance(value.period_s, int) else str(value)
+    if isinstance(value, (tuple, list)):
+        return [_as_raw(item) for item in value]
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def from_options(options: Mapping[str, Any], aliases: Mapping[str, str] | None = None) -> Settings:
+    """Settings from keyword options (the pytest fixture, the Python API): each value goes
+    through the CLI's parser and fails with the CLI's message, naming the option."""
+    aliases = aliases or {}
+    values: dict[str, Any] = {}
+    for option, raw in options.items():
+        name = aliases.get(option, option)
+        if name not in PARSERS:
+            known = ", ".join(sorted({*aliases, *PARSERS} - set(aliases.values())))
+            raise SettingsError(f"unknown option {option!r} (known: {known})")
+        if raw is not None:
+            values[name] = parse(name, _as_raw(raw), option)
+    config = values.pop("config", None)
+    if config is not None:
+        for name, raw in load_config_file(config).items():
+            values.setdefault(name, parse(name, raw, f"config file {config}: {name}"))
+    return Settings(config=config, **values)
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
@@ -236,11 +348,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {}
 
     def take(name: str, raw: Any, source: str) -> None:
-        try:
-            values[name] = PARSERS[name](raw)
-        except ValueError as exc:
-            shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(raw)
-            raise SettingsError(f"{source}: {exc} (got {shown})") from None
+        values[name] = parse(name, raw, source)
 
     config_raw = flags.get("config") or env.get(ENV_NAMES["config"])
     if config_raw:
@@ -255,3 +363,6 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         if name != "config" and raw not in (None, [], ""):
             take(name, ",".join(raw) if isinstance(raw, list) else raw, FLAG_NAMES[name])
     return dataclasses.replace(Settings(), **values)
+
+
+_DEFAULTS.update({f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory() for f in dataclasses.fields(Settings)})  # type: ignore[misc]

@@ -16,9 +16,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple, Protocol
+from typing import Any, Collection, Iterable, NamedTuple, Protocol
 
-from mock_server.settings import ApiKey, RateLimit
+from mock_server.settings import ApiKey, RateLimit, Settings
+
+
+JOURNAL_MAX_BYTES = Settings.journal_max_bytes  # the journal's total size (serialized entries), `--journal-max-bytes`
+# The largest journal id (SQLite's 64-bit integer), the bound of `since` in openapi/admin.yaml. The
+# admin API validates credits and fault counts against admin.yaml's bounds too, before either store
+# sees them, so both stores accept and refuse the same values.
+MAX_JOURNAL_ID = 2**63 - 1
+
+KEY_FIELDS = ("credits", "active")  # what `PUT /__admin/keys` may set on an existing key
 
 
 class StateError(RuntimeError):
@@ -63,7 +72,11 @@ def decide(candidate_status: int, cost: int, credits: int | None, used: int, lim
 class Store(Protocol):
     def find_key(self, presented: str) -> KeyInfo | None: ...
     def keys(self) -> list[dict[str, Any]]: ...
-    def put_key(self, key: ApiKey) -> dict[str, Any]: ...
+    def put_key(self, key: ApiKey, fields: Collection[str] = KEY_FIELDS) -> dict[str, Any]:
+        """Create the key with all of `key`'s values, or set only `fields` of an existing one."""
+        ...
+
+    def credits(self, presented: str) -> int | None: ...
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement: ...
     def amend_journal(self, journal_id: int, **fields: Any) -> None: ...
     def journal(self, since_id: int = 0, limit: int = 100) -> list[dict[str, Any]]: ...
@@ -76,13 +89,15 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(path: Path | None, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int) -> Store:
+def open_store(
+    path: Path | None, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int, journal_max_bytes: int = JOURNAL_MAX_BYTES
+) -> Store:
     """A state file (shared by workers, kept across restarts) -> SQLite; none -> process memory.
     (Imported here because both stores import this module.)"""
     if path is None:
         from mock_server.store_memory import MemoryStore
 
-        return MemoryStore(keys, rate_limit, journal_limit)
+        return MemoryStore(keys, rate_limit, journal_limit, journal_max_bytes)
     from mock_server.store_sqlite import SqliteStore
 
-    return SqliteStore(path, keys, rate_limit, journal_limit)
+    return SqliteStore(path, keys, rate_limit, journal_limit, journal_max_bytes)

@@ -3,8 +3,8 @@
 `state.decide`), at the cost of a few dictionary operations per request instead of a transaction.
 
 Accounts are keyed by digest, as in the state file (a key already found is remembered by its
-value, as the process's settings hold it anyway); the journal is a bounded deque of serialized
-entries, so its memory stays flat whatever the traffic.
+value, as the process's settings hold it anyway); the journal is a deque of serialized entries,
+bounded in entries and in bytes, so its memory stays flat whatever the traffic.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 import orjson
 
 from mock_server.secrets import digest, mask, same_key
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import KeyInfo, Settlement, decide, window_count
+from mock_server.state import JOURNAL_MAX_BYTES, KEY_FIELDS, KeyInfo, Settlement, decide, window_count
 
 
 @dataclass
@@ -35,14 +35,16 @@ class _Account:
 class MemoryStore:
     """Thread-safe (one lock): the in-process test client serves from another thread."""
 
-    def __init__(self, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int) -> None:
+    def __init__(self, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int, journal_max_bytes: int = JOURNAL_MAX_BYTES) -> None:
         self.initial_keys = tuple(keys)
         self.rate_limit = rate_limit
         self.journal_limit = journal_limit
+        self.journal_max_bytes = journal_max_bytes
+        self._journal_bytes = 0  # sum of the serialized entries' sizes
         self._lock = threading.Lock()
         self._accounts: dict[bytes, _Account] = {}
         self._found: dict[str, KeyInfo] = {}  # presented key -> what find_key said, for known keys only
-        self._journal: deque[tuple[int, float, str]] = deque(maxlen=journal_limit)
+        self._journal: deque[tuple[int, float, str]] = deque()  # bounded by `_trim`
         self._journal_ids = itertools.count(1)  # never reset, as SQLite's AUTOINCREMENT
         self._faults: dict[int, dict[str, Any]] = {}
         self._fault_ids = itertools.count(1)
@@ -69,12 +71,23 @@ class MemoryStore:
             accounts = sorted(self._accounts.values(), key=lambda a: a.masked)
             return [{"key": a.masked, "credits": a.credits, "active": a.active} for a in accounts]
 
-    def put_key(self, key: ApiKey) -> dict[str, Any]:
+    def put_key(self, key: ApiKey, fields: Collection[str] = KEY_FIELDS) -> dict[str, Any]:
         with self._lock:
-            account = self._accounts.setdefault(digest(key.key), _Account(mask(key.key), key.credits, key.active))
-            account.credits, account.active = key.credits, key.active  # the rate-limit window stays
+            account = self._accounts.get(digest(key.key))
+            if account is None:
+                account = self._accounts[digest(key.key)] = _Account(mask(key.key), key.credits, key.active)
+            if "credits" in fields:
+                account.credits = key.credits  # the rate-limit window stays
+            if "active" in fields:
+                account.active = key.active
             self._found.clear()
-        return {"key": mask(key.key), "credits": key.credits, "active": key.active}
+            return {"key": mask(key.key), "credits": account.credits, "active": account.active}
+
+    def credits(self, presented: str) -> int | None:
+        """The balance of a plain key (None when unknown): for tests, which know their keys."""
+        with self._lock:
+            account = self._accounts.get(digest(presented))
+            return account.credits if account is not None else None
 
     # --- the per-request settlement -------------------------------------------------------------
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement:
@@ -99,8 +112,18 @@ class MemoryStore:
     def _append(self, now: float, entry: dict[str, Any], status: int) -> int:
         journal_id = next(self._journal_ids)
         # str, not orjson's bytes: those keep orjson's whole write buffer (~4 KB) allocated
-        self._journal.append((journal_id, now, orjson.dumps({**entry, "status": status}).decode()))
+        serialized = orjson.dumps({**entry, "status": status})
+        self._journal.append((journal_id, now, serialized.decode()))
+        self._journal_bytes += len(serialized)
+        self._trim()
         return journal_id
+
+    def _trim(self) -> None:
+        """Drop the oldest entries past `journal_limit` entries or `journal_max_bytes` bytes (the
+        newest entry always stays: its fields are capped, so it is small)."""
+        journal = self._journal
+        while len(journal) > 1 and (len(journal) > self.journal_limit or self._journal_bytes > self.journal_max_bytes):
+            self._journal_bytes -= _size(journal.popleft()[2])
 
     def amend_journal(self, journal_id: int, **fields: Any) -> None:
         """Add what was learned after settling (e.g. response violations) to a journal entry."""
@@ -108,7 +131,10 @@ class MemoryStore:
             for index in range(len(self._journal) - 1, -1, -1):  # the entry is almost always the last
                 found, at, entry = self._journal[index]
                 if found == journal_id:
-                    self._journal[index] = (found, at, orjson.dumps({**orjson.loads(entry), **fields}).decode())
+                    amended = orjson.dumps({**orjson.loads(entry), **fields})
+                    self._journal[index] = (found, at, amended.decode())
+                    self._journal_bytes += len(amended) - _size(entry)
+                    self._trim()
                     return
                 if found < journal_id:
                     return
@@ -123,6 +149,7 @@ class MemoryStore:
     def clear_journal(self) -> None:
         with self._lock:
             self._journal.clear()
+            self._journal_bytes = 0
 
     # --- faults -------------------------------------------------------------------------------
     def add_fault(self, spec: dict[str, Any], count: int | None) -> int:
@@ -159,8 +186,14 @@ class MemoryStore:
             self._accounts.clear()
             self._found.clear()
             self._journal.clear()
+            self._journal_bytes = 0
             self._faults.clear()
             self._seed_keys()
 
     def close(self) -> None:
         """Nothing to keep: the state lives and dies with the process."""
+
+
+def _size(entry: str) -> int:
+    """The UTF-8 size of a serialized entry (as counted when it was appended)."""
+    return len(entry) if entry.isascii() else len(entry.encode())

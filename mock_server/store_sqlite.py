@@ -10,20 +10,20 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 import orjson
 
 from mock_server.secrets import digest, mask, same_key
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import KeyInfo, Settlement, StateError, decide, window_count
+from mock_server.state import JOURNAL_MAX_BYTES, KEY_FIELDS, KeyInfo, Settlement, StateError, decide, window_count
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
     digest BLOB PRIMARY KEY, masked TEXT NOT NULL, credits INTEGER NOT NULL CHECK (credits >= 0),
     active INTEGER NOT NULL, win INTEGER NOT NULL DEFAULT -1, used INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS journal (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, entry BLOB NOT NULL);
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, entry BLOB NOT NULL, total INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT, spec BLOB NOT NULL, remaining INTEGER);
 """
@@ -31,16 +31,21 @@ CREATE TABLE IF NOT EXISTS faults (
 # one page for the ledger instead of two (each page written costs ~40 us). State files made before
 # that kept windows in a table of their own; they get the two columns added on open.
 WINDOW_COLUMNS = (("win", "INTEGER NOT NULL DEFAULT -1"), ("used", "INTEGER NOT NULL DEFAULT 0"))
+# `journal.total` is the running size of the journal's entries up to and including this row (bytes
+# of serialized JSON, in id order), so the journal's size is one subtraction between its newest and
+# oldest rows, and trimming it to `journal_max_bytes` is a range delete on the primary key.
+JOURNAL_COLUMNS = (("total", "INTEGER NOT NULL DEFAULT 0"),)
 
 
 class SqliteStore:
     """SQLite ledger. One connection per process; used from the event-loop thread only."""
 
-    def __init__(self, path: Path, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int) -> None:
+    def __init__(self, path: Path, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int, journal_max_bytes: int = JOURNAL_MAX_BYTES) -> None:
         self.path = path
         self.initial_keys = tuple(keys)
         self.rate_limit = rate_limit
         self.journal_limit = journal_limit
+        self.journal_max_bytes = journal_max_bytes
         if path.is_dir():
             raise StateError(f"state file {path}: is a directory, not a file (the state file is created if missing)")
         if not path.parent.is_dir():
@@ -64,10 +69,11 @@ class SqliteStore:
             raise StateError(f"state file {path}: cannot create {path}.lock ({exc.strerror})") from None
 
     def _add_window_columns(self) -> None:
-        present = {row[1] for row in self.db.execute("PRAGMA table_info(keys)")}
-        for name, declaration in WINDOW_COLUMNS:
-            if name not in present:
-                self.db.execute(f"ALTER TABLE keys ADD COLUMN {name} {declaration}")
+        for table, columns in (("keys", WINDOW_COLUMNS), ("journal", JOURNAL_COLUMNS)):
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, declaration in columns:
+                if name not in present:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
     # --- keys ------------------------------------------------------------------------------
     def _seed_keys(self, replace: bool) -> None:
@@ -95,14 +101,21 @@ class SqliteStore:
         rows = self.db.execute("SELECT masked, credits, active FROM keys ORDER BY masked").fetchall()
         return [{"key": m, "credits": c, "active": bool(a)} for m, c, a in rows]
 
-    def put_key(self, key: ApiKey) -> dict[str, Any]:
+    def put_key(self, key: ApiKey, fields: Collection[str] = KEY_FIELDS) -> dict[str, Any]:
+        updates = "".join(f", {name} = excluded.{name}" for name in KEY_FIELDS if name in fields)
         with self._tx():
             self.db.execute(
                 "INSERT INTO keys (digest, masked, credits, active) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO UPDATE "
-                "SET masked = excluded.masked, credits = excluded.credits, active = excluded.active",  # the window stays
+                "SET masked = excluded.masked" + updates,  # the window stays
                 (digest(key.key), mask(key.key), key.credits, int(key.active)),
             )
-        return {"key": mask(key.key), "credits": key.credits, "active": key.active}
+            credits, active = self.db.execute("SELECT credits, active FROM keys WHERE digest = ?", (digest(key.key),)).fetchone()
+        return {"key": mask(key.key), "credits": credits, "active": bool(active)}
+
+    def credits(self, presented: str) -> int | None:
+        """The balance of a plain key (None when unknown): for tests, which know their keys."""
+        row = self.db.execute("SELECT credits FROM keys WHERE digest = ?", (digest(presented),)).fetchone()
+        return int(row[0]) if row else None
 
     # --- the per-request transaction -----------------------------------------------------------
     def settle(self, key: KeyInfo | None, candidate_status: int, cost: int, entry: dict[str, Any]) -> Settlement:
@@ -127,20 +140,40 @@ class SqliteStore:
             return Settlement(status, limit, max(0, limit - used), journal_id)
 
     def _journal(self, now: float, entry: dict[str, Any], status: int) -> int:
-        entry = {**entry, "status": status}
-        journal_id: int = self.db.execute("INSERT INTO journal (at, entry) VALUES (?, ?)", (now, orjson.dumps(entry))).lastrowid  # type: ignore[assignment]
+        serialized = orjson.dumps({**entry, "status": status})
+        journal_id, total = self.db.execute(
+            "INSERT INTO journal (at, entry, total) VALUES (?, ?, ? + COALESCE((SELECT total FROM journal ORDER BY id DESC LIMIT 1), 0)) "
+            "RETURNING id, total",
+            (now, serialized, len(serialized)),
+        ).fetchone()
         # Bounded without a delete per request: every `step` ids (shared by all workers), drop the
         # oldest so that the table never holds more than `journal_limit` rows once committed.
         step = max(1, min(100, self.journal_limit // 10))
         if journal_id % step == 0:
             self.db.execute("DELETE FROM journal WHERE id <= ?", (journal_id - self.journal_limit + step - 1,))
-        return journal_id
+        self._trim_bytes(total)
+        return int(journal_id)
+
+    def _trim_bytes(self, total: int) -> None:
+        """Keep the committed journal within `journal_max_bytes`: when it is over, drop the oldest
+        rows down to nine tenths of it (so that trims are rare) but never the newest row."""
+        oldest = self.db.execute("SELECT total - length(entry) FROM journal ORDER BY id LIMIT 1").fetchone()
+        if oldest is not None and total - oldest[0] > self.journal_max_bytes:
+            keep_from = total - self.journal_max_bytes * 9 // 10  # rows that start at or after this stay
+            self.db.execute(
+                "DELETE FROM journal WHERE total - length(entry) < ? AND id < (SELECT MAX(id) FROM journal)", (keep_from,)
+            )
 
     def amend_journal(self, journal_id: int, **fields: Any) -> None:
         """Add what was learned after settling (e.g. response violations) to a journal row."""
-        row = self.db.execute("SELECT entry FROM journal WHERE id = ?", (journal_id,)).fetchone()
-        if row:
-            self.db.execute("UPDATE journal SET entry = ? WHERE id = ?", (orjson.dumps({**orjson.loads(row[0]), **fields}), journal_id))
+        with self._tx(forget=False):
+            row = self.db.execute("SELECT entry FROM journal WHERE id = ?", (journal_id,)).fetchone()
+            if row:
+                amended = orjson.dumps({**orjson.loads(row[0]), **fields})
+                self.db.execute("UPDATE journal SET entry = ? WHERE id = ?", (amended, journal_id))
+                grown = len(amended) - len(row[0])  # the running totals from this row on grow with it
+                total = self.db.execute("UPDATE journal SET total = total + ? WHERE id >= ? RETURNING total", (grown, journal_id)).fetchall()
+                self._trim_bytes(max(t for (t,) in total))
 
     # --- journal ------------------------------------------------------------------------------
     def journal(self, since_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:

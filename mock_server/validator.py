@@ -20,7 +20,7 @@ from mock_server.contract import Contract, Operation
 from mock_server.memo import BodyMemo
 
 NAMED_SCHEMAS = ("properties", "patternProperties", "definitions", "schemas")  # name -> schema mappings
-PLACEHOLDER = re.compile(r"\\\[[^\]]+\\\]")  # an escaped "[handle]" inside re.escape()d text
+PLACEHOLDER = re.compile(r"\\\[[^\]]+\\\]")  # an escaped "[handle]" inside re.escape()d text (may be filled with "": an empty handle)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class ContractValidator:
         self._header_cache: dict[tuple[str, str, int], list[tuple[str, bool, dict[str, Any] | None]]] = {}
         catalog = contract.error_messages
         self._messages = {
-            status: [re.compile("^" + PLACEHOLDER.sub(".+", re.escape(m)) + "$", re.S) for m in messages]
+            status: [re.compile("^" + PLACEHOLDER.sub(".*", re.escape(m)) + "$", re.S) for m in messages]
             for status, messages in catalog.items()
         }
 

@@ -35,7 +35,7 @@ from mock_server.client_checks import RULE, WARNING, Analysis, RequestReport, an
 from mock_server.context import Context
 from mock_server.contract import Contract
 from mock_server.secrets import mask
-from mock_server.settings import RateLimit, Settings, SettingsError, resolve
+from mock_server.settings import PARSERS, RateLimit, Settings, SettingsError, resolve
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_TIMEOUT_S = 300
@@ -60,6 +60,7 @@ class Misbehaviour:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "%(prog)s [options] -- COMMAND [ARG ...]"
     parser.add_argument("--seed", help="seed of the fake data (default 1)")
+    parser.add_argument("--port", help="loopback port of the mock (default: a free one), for a client with a fixed URL")
     parser.add_argument("--config", help="YAML config file of the mock (same keys as `serve`)")
     parser.add_argument(
         "--api-key",
@@ -116,12 +117,20 @@ def mock_settings(args: argparse.Namespace, env: dict[str, str], misbehaviour: M
     """The user's seed/config/key, on a fresh in-memory mock that only this run talks to."""
     flags = {"seed": args.seed, "config": args.config, "api_keys": [args.api_key] if args.api_key else None}
     settings = resolve(flags, env)
+    port = 0 if getattr(args, "port", None) in (None, "") else _port(args.port)
     settings = dataclasses.replace(
-        settings, host=LOOPBACK, port=0, workers=1, state=None, admin_token=None, upstream=None, log_level="warning"
+        settings, host=LOOPBACK, port=port, workers=1, state=None, admin_token=None, upstream=None, log_level="warning"
     )
     if misbehaviour.rate_limit_after is not None:
         settings = dataclasses.replace(settings, rate_limit=RateLimit(misbehaviour.rate_limit_after, RATE_LIMIT_WINDOW_S))
     return settings
+
+
+def _port(value: str) -> int:
+    try:
+        return PARSERS["port"](value)
+    except ValueError as exc:
+        raise SettingsError(f"--port: {exc} (got {value!r})") from None
 
 
 def install_faults(ctx: Context, misbehaviour: Misbehaviour) -> int:
@@ -154,27 +163,28 @@ class UnmatchedRecorder:
         if scope["type"] != "http" or any(m == scope["method"] and p.fullmatch(scope["path"]) for m, p in self.patterns):
             await self.app(scope, receive, send)
             return
-        status = 0
+        at = time.time()
 
         async def capture(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            # noted before the response leaves: a client that reads it, then asks, finds it
+            if message["type"] == "http.response.start" and message["status"] >= 400:  # /openapi.json, /__admin/... are not bugs
+                self.seen.append({"at": at, "method": scope["method"], "path": scope["path"], "status": message["status"], "operation": None})
             await send(message)
 
-        at = time.time()
         await self.app(scope, receive, capture)
-        if status >= 400:  # the mock's own pages (/openapi.json, /__admin/...) are not the client's bug
-            self.seen.append({"at": at, "method": scope["method"], "path": scope["path"], "status": status, "operation": None})
 
 
 @contextmanager
-def running(app: ASGIApp, log_level: str) -> Iterator[str]:
-    """Serve `app` with uvicorn in a thread on a free loopback port; yields its base URL."""
+def running(app: ASGIApp, log_level: str, port: int = 0) -> Iterator[str]:
+    """Serve `app` with uvicorn in a thread on a loopback port (0: a free one); yields its base URL."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((LOOPBACK, 0))
+    try:
+        sock.bind((LOOPBACK, port))
+    except OSError as exc:
+        sock.close()
+        raise SettingsError(f"--port: cannot listen on {LOOPBACK}:{port} ({exc.strerror or exc})") from None
     config = uvicorn.Config(
         app,
         log_config=logs.configure(log_level),
@@ -239,11 +249,32 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def read_journal(base_url: str) -> tuple[list[dict[str, Any]], bool]:
     """(the journal, oldest first; whether older entries were already dropped)."""
+    entries: list[dict[str, Any]] = []
+    since = 0
     with httpx.Client(base_url=base_url, timeout=30, trust_env=False) as client:
-        response = client.get("/__admin/requests", params={"limit": JOURNAL_PAGE})
-        response.raise_for_status()
-        entries: list[dict[str, Any]] = response.json()["requests"]
+        while True:  # pages ascend from `since`; `next` is the following page's `since`
+            response = client.get("/__admin/requests", params={"since": since, "limit": JOURNAL_PAGE})
+            response.raise_for_status()
+            page = response.json()
+            entries += page["requests"]
+            since = page["next"]
+            if not page["has_more"]:
+                break
     return entries, bool(entries) and entries[0]["id"] > 1
+
+
+def every_error_note(analysis: Analysis, queued: int) -> str:
+    """What --inject every-error did in this run: the client may have stopped before the last error."""
+    injected = [r for r in analysis.requests if r.forced and r.forced.startswith("fault") and r.status >= 400]
+    if len(injected) >= queued:
+        return f"--inject every-error: {_plural(queued, 'request')} got each of the {queued} documented errors in turn"
+    if not injected:
+        return f"--inject every-error: none of the {queued} documented errors was injected: the client made no valid authenticated request"
+    names = ", ".join(f"{r.status} {r.example}" if r.example else str(r.status) for r in injected)
+    return (
+        f"--inject every-error: {len(injected)} of the {queued} documented errors injected ({names}); "
+        f"the client made no further valid authenticated request, so the other {queued - len(injected)} were not"
+    )
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -291,18 +322,7 @@ def format_report(verdict: Verdict, base_url: str) -> str:
     command = shlex.join(verdict.command)
     ended = "did not finish" if verdict.exit_code is None else f"exited with {verdict.exit_code}"
     title = f"\nverify-client: `{command}` {ended} after {_plural(len(verdict.analysis.requests), 'request')} to {base_url}"
-    rows = [("#", "METHOD", "PATH", "STATUS", "HANDLE", "FINDINGS")]
-    for r in verdict.analysis.requests:
-        rows.append((str(r.number), r.method, r.path, _status(r), r.handle or "-", _count(r)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [title]
-    for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if index:
-            for finding in verdict.analysis.requests[index - 1].findings:
-                lines.append(f"     {finding.severity:<9} {finding.rule}: {finding.message}")
-    if len(rows) == 1:
-        lines.append("(no request reached the mock)")
+    lines = [title, *request_table(verdict.analysis)]
     lines += [f"note: {note}" for note in verdict.notes]
     lines.append(summary_line(verdict.analysis))
     if verdict.ok:
@@ -310,6 +330,23 @@ def format_report(verdict: Verdict, base_url: str) -> str:
     else:
         lines.append("verify-client: FAILED: " + "; ".join(verdict.failures))
     return "\n".join(lines) + "\n"
+
+
+def request_table(analysis: Analysis) -> list[str]:
+    """One row per request, each finding under its request: what was sent, the rule, the fix."""
+    rows = [("#", "METHOD", "PATH", "STATUS", "HANDLE", "FINDINGS")]
+    for r in analysis.requests:
+        rows.append((str(r.number), r.method, r.path, _status(r), r.handle or "-", _count(r)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if index:
+            for finding in analysis.requests[index - 1].findings:
+                lines.append(f"     {finding.severity:<9} {finding.rule}: {finding.message}")
+    if len(rows) == 1:
+        lines.append("(no request reached the mock)")
+    return lines
 
 
 def _status(r: RequestReport) -> str:
@@ -369,14 +406,12 @@ def main(args: argparse.Namespace) -> int:
     queued = install_faults(ctx, misbehaviour)
     recorder = UnmatchedRecorder(create_app(ctx=ctx), ctx.contract)
     notes = []
-    if queued:
-        notes.append(f"--inject every-error: the first {queued} authenticated requests got each documented error in turn")
     if misbehaviour.rate_limit_after is not None:
         notes.append(f"--inject rate-limit: requests after the first {misbehaviour.rate_limit_after} got the documented 503")
     if misbehaviour.latency_ms:
         notes.append(f"--latency: every authenticated response was delayed by {misbehaviour.latency_ms} ms")
     try:
-        with running(recorder, settings.log_level) as base_url:
+        with running(recorder, settings.log_level, settings.port) as base_url:
             env = client_env(dict(os.environ), base_url, key)
             print(f"verify-client: running `{shlex.join(command)}` with DUMPLING_BASE_URL={base_url} DUMPLING_API_KEY={mask(key)}", file=sys.stderr, flush=True)
             exit_code, problem = run_command(command, env, timeout)
@@ -387,7 +422,10 @@ def main(args: argparse.Namespace) -> int:
     if dropped:
         notes.append(f"the journal keeps the last {settings.journal_limit} requests; older ones were not checked")
     entries = sorted([*journal, *recorder.seen], key=lambda e: (e["at"], e.get("id", 0)))
-    verdict = judge(analyse(entries, ctx.validator), command, exit_code, problem, args.warnings_as_errors, notes)
+    analysis = analyse(entries, ctx.validator)
+    if queued:
+        notes.insert(0, every_error_note(analysis, queued))
+    verdict = judge(analysis, command, exit_code, problem, args.warnings_as_errors, notes)
     sys.stdout.write(format_report(verdict, base_url))
     sys.stdout.flush()
     if report_path is not None:

@@ -23,11 +23,13 @@ import orjson
 import uvicorn
 
 from mock_server.app import create_app
+from mock_server.data import tiktok
 from mock_server.settings import ApiKey, Settings
 
 PREFIX = re.compile(r"^/drift/([a-z0-9_]+)(/.*)$")  # /drift/<label>/<path of the mock>
 WALK_HANDLE = "stoolpresidente"  # the contract's request example, which the kit walks by default
-WALK_VIDEOS = 15  # two pages of 10 and 5: the kit's default walk (3 pages) reaches the end and checks it
+WALK_VIDEOS = 215  # 22 pages (the count seed 1 gives it anyway): the kit's 3-page walk does not reach the end
+SEED = 1
 
 
 @dataclass
@@ -118,6 +120,72 @@ def _duplicate_across_pages(body: dict[str, Any], ex: Exchange) -> None:
         ex.memory[request.get("handle")] = videos[-1]
 
 
+def _profile(ex: Exchange) -> tiktok.Profile | None:
+    """The profile the mock serves for this request's handle (drifts at the end need its size)."""
+    handle = (ex.request_json() or {}).get("handle") if isinstance(ex.request_json(), dict) else None
+    if not isinstance(handle, str) or not handle:
+        return None
+    return tiktok.Profile(SEED, handle, tiktok.video_count(SEED, handle, {WALK_HANDLE: WALK_VIDEOS}))
+
+
+def _videos_after(ex: Exchange, cursor: Any) -> int | None:
+    """How many videos are older than `cursor` (a millisecond string) in this request's profile."""
+    profile = _profile(ex)
+    if profile is None or not isinstance(cursor, str) or not cursor.isdigit():
+        return None
+    return profile.video_count - tiktok._first_older(profile, int(cursor))
+
+
+def _has_more_one_page_early(body: dict[str, Any], ex: Exchange) -> None:
+    """has_more is 0 on the page before the last: a client stops one page early."""
+    left = _videos_after(ex, body.get("max_cursor"))
+    if body.get("has_more") == 1 and left is not None and 0 < left <= tiktok.DEFAULT_PAGE_SIZE:
+        body["has_more"] = 0
+
+
+def _past_end_error(ex: Exchange) -> None:
+    """Asking past the last page gets a documented 400 instead of an empty page."""
+    body = ex.json()
+    if ex.status == 200 and isinstance(body, dict) and body.get("aweme_list") == [] and (ex.request_json() or {}).get("maxCursor"):
+        ex.status = 400
+        ex.set_json({"error": "The video service reported an issue."})
+
+
+def _empty_page_has_more(body: dict[str, Any], ex: Exchange) -> None:
+    if body.get("aweme_list") == []:
+        body["has_more"] = 1
+
+
+def _last_page_loops(body: dict[str, Any], ex: Exchange) -> None:
+    """The last page says has_more=1 and gives back the cursor it was asked with."""
+    asked = (ex.request_json() or {}).get("maxCursor")
+    if body.get("aweme_list") and body.get("has_more") == 0 and isinstance(asked, str) and asked.strip("0"):
+        body["has_more"] = 1
+        body["max_cursor"] = asked
+
+
+def _last_page_reversed(body: dict[str, Any], ex: Exchange) -> None:
+    if len(body.get("aweme_list") or []) > 1 and body.get("has_more") == 0:
+        body["aweme_list"] = body["aweme_list"][::-1]
+
+
+def _skips_first_after_cursor(body: dict[str, Any], ex: Exchange) -> None:
+    """An off-by-one after a cursor: every page but the first loses its newest video."""
+    if (ex.request_json() or {}).get("maxCursor") not in (None, "", "0") and body.get("aweme_list"):
+        body["aweme_list"] = body["aweme_list"][1:]
+
+
+def _cursor_past_oldest(body: dict[str, Any], ex: Exchange) -> None:
+    """max_cursor is the time of the next page's first video, not the page's oldest: that video is lost."""
+    profile = _profile(ex)
+    cursor = body.get("max_cursor")
+    if profile is None or body.get("has_more") != 1 or not isinstance(cursor, str) or not cursor.isdigit():
+        return
+    following = tiktok._first_older(profile, int(cursor))
+    if following < profile.video_count:
+        body["max_cursor"] = str(tiktok._create_time(profile, following) * 1000)
+
+
 def _cursors_in_seconds_request(ex: Exchange) -> None:
     request = ex.request_json()
     if isinstance(request, dict) and isinstance(request.get("maxCursor"), str) and request["maxCursor"].isdigit():
@@ -146,6 +214,12 @@ def _non_json_errors(ex: Exchange) -> None:
         ex.body = b"Bad Request"
 
 
+def _error_key_renamed(ex: Exchange) -> None:
+    body = ex.json()
+    if ex.status >= 400 and isinstance(body, dict) and "error" in body:
+        ex.set_json({"message": body["error"]})
+
+
 def _empty_401(ex: Exchange) -> None:
     if ex.status == 401:
         ex.headers.pop("content-type", None)
@@ -170,16 +244,26 @@ def drifts(key_of: Callable[[str], str]) -> dict[str, Drift]:
         "field_removed": Drift("videos lose `statistics`", "example_field_types", "statistics: missing", on_response=_each_video(lambda v: v.pop("statistics"))),
         "field_renamed": Drift("`aweme_id` renamed `awemeId`", "example_field_types", "aweme_id: missing", on_response=_each_video(_rename)),
         "field_retyped": Drift("`statistics.play_count` becomes a string", "example_field_types", "play_count: the documented example gives integer", on_response=_each_video(_retype_play_count)),
-        "create_time_string": Drift("`create_time` becomes a string (breaks the vendor YAML)", "response_schema_conformance", "TikTokVideoSummary/properties/create_time", on_response=_each_video(_retype_create_time)),
+        "create_time_string": Drift("`create_time` becomes a string (breaks the vendor YAML)", "response_schema_conformance", "aweme_list[0].create_time is the string", on_response=_each_video(_retype_create_time)),
         "cursors_in_seconds": Drift("cursors in seconds (consistently)", "example_field_types", "max_cursor: a Unix time in seconds, the documented example uses milliseconds", on_request=_cursors_in_seconds_request, on_response=_page(_cursors_in_seconds)),
-        "has_more_on_last_page": Drift("`has_more` stays 1 on the last page", "pagination_walk", "has_more=1 on page 2, but the next page", on_response=_page(_has_more_on_last_page)),
-        "duplicate_across_pages": Drift("a video repeats on the next page", "pagination_walk", "duplicate aweme_id", on_response=_page(_duplicate_across_pages)),
+        "has_more_on_last_page": Drift("`has_more` stays 1 on the last page", "pagination_walk", "is empty; the contract expects has_more=0 on the last page", on_response=_page(_has_more_on_last_page)),
+        # --- at the end of a walk (the kit's default 3-page walk does not get there: its end search must)
+        "has_more_one_page_early": Drift("`has_more` is 0 on the page before the last", "pagination_walk", "the contract expects has_more=1 while older videos exist", on_response=_page(_has_more_one_page_early)),
+        "past_end_error": Drift("asking past the last page gets a 400, not an empty page", "pagination_walk", "got status 400; the contract expects a 200 with the videos older than it", on_response=_past_end_error),
+        "empty_page_has_more": Drift("an empty page says has_more=1", "pagination_walk", "has_more=1 on an empty page (maxCursor=1, status 200)", on_response=_page(_empty_page_has_more)),
+        "last_page_loops": Drift("the last page says has_more=1 and echoes its cursor", "pagination_walk", "a client following it would loop", on_response=_page(_last_page_loops)),
+        "last_page_reversed": Drift("the last page lists its videos oldest first", "pagination_walk", "create_time goes up on end page", on_response=_page(_last_page_reversed)),
+        # --- where two pages join
+        "skips_first_after_cursor": Drift("every page after a cursor loses its newest video", "pagination_walk", "the target skips the video(s) right after a cursor", on_response=_page(_skips_first_after_cursor)),
+        "cursor_past_oldest": Drift("max_cursor points one video too far: that video is on no page", "pagination_walk", "are on neither page", on_response=_page(_cursor_past_oldest)),
+        "duplicate_across_pages": Drift("a video repeats on the next page", "pagination_walk", "a duplicate of page 1", on_response=_page(_duplicate_across_pages)),
         "undocumented_status": Drift("400 becomes 422", "status_code_conformance", "422", on_response=_undocumented_status),
         "missing_rate_limit_header": Drift("no X-RateLimit-Remaining", "rate_limit_headers", "X-RateLimit-Remaining is missing", on_response=_drop_remaining),
-        "non_json_error_body": Drift("error bodies in plain text", "error_body_documented", "400 error body is not JSON", on_response=_non_json_errors),
-        "empty_401_body": Drift("401 without the documented body", "error_body_documented", "401 error body is not JSON", on_response=_empty_401),
+        "non_json_error_body": Drift("error bodies in plain text", "error_body_documented", "received 400 with a text/plain; charset=utf-8 body 'Bad Request'; the contract expects the JSON body", on_response=_non_json_errors),
+        "error_key_renamed": Drift("error bodies say `message`, not `error`", "error_body_documented", 'the contract expects {"error": <string>}', on_response=_error_key_renamed),
+        "empty_401_body": Drift("401 without the documented body", "error_body_documented", 'received 401 with an empty body; the contract expects the JSON body {"error": <string>}', on_response=_empty_401),
         "wrong_content_type": Drift("200 served as text/html", "content_type_conformance", "text/html", on_response=_wrong_content_type),
-        "auth_not_enforced": Drift("requests without a valid key are served", "auth_enforced", "got 200, not 401", on_request=_auth_not_enforced(key_of("auth_not_enforced"))),
+        "auth_not_enforced": Drift("requests without a valid key are served", "auth_enforced", "for a request with no Authorization header: it was served; the contract expects 401 with {\"error\":\"API key is invalid or missing.\"}", on_request=_auth_not_enforced(key_of("auth_not_enforced"))),
     }
 
 

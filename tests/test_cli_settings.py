@@ -80,6 +80,7 @@ def samples(tmp_path: Path) -> dict[str, tuple[str, Any]]:
         "workers": ("2", 2),
         "admin_token": ("tok-12345678", "tok-12345678"),
         "journal_limit": ("500", 500),
+        "journal_max_bytes": ("2MB", "2MB"),
         "max_body_bytes": ("4096", 4096),
         "client_timeout": ("5", 5),
         "page_size": ("25", 25),
@@ -87,6 +88,8 @@ def samples(tmp_path: Path) -> dict[str, tuple[str, Any]]:
         "contract": (vendor, vendor),
         "overlay": (overlay, overlay),
         "upstream": ("http://127.0.0.1:9", "http://127.0.0.1:9"),
+        "validation": ("vendor", "vendor"),
+        "cors": ("http://localhost:3000", ["http://localhost:3000"]),
     }
 
 

@@ -153,7 +153,7 @@ def test_json_with_a_charset_parameter_is_accepted(client: TestClient) -> None:
 
 
 # --- routing ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/", "/api/v1/nope", "/api/v1/get-tiktok-profile-videos/extra", "/" + "a" * 5000, "/%00", "/..%2f..%2fetc/passwd"])
+@pytest.mark.parametrize("path", ["/index.html", "/api/v1/nope", "/api/v1/get-tiktok-profile-videos/extra", "/" + "a" * 5000, "/%00", "/..%2f..%2fetc/passwd"])
 def test_unknown_paths_get_a_json_404(client: TestClient, path: str) -> None:
     response = client.post(path, content=b"{}", headers=auth())
     assert response.status_code == 404
