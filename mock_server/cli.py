@@ -32,6 +32,7 @@ from mock_server import __version__, contract_commands, logs, serving, verify_cl
 from mock_server.contract import ContractError
 from mock_server.har import HarError
 from mock_server.replay import ON_MISS
+from mock_server.secrets import mask_text, url_secrets
 from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import StateError
 
@@ -211,7 +212,7 @@ def _banner(settings: Settings) -> None:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     if settings.upstream:
         print(
-            f"dumpling-mock {__version__} proxy on http://{host}:{settings.port} -> {settings.upstream}\n"
+            f"dumpling-mock {__version__} proxy on http://{host}:{settings.port} -> {mask_text(settings.upstream, url_secrets(settings.upstream))}\n"
             "Requests and responses are checked against the contract: violations in the X-Mock-Violations\n"
             f"header and the journal (GET http://{host}:{settings.port}/__admin/requests). Keys are never logged.\n",
             file=sys.stderr,

@@ -34,7 +34,7 @@ from mock_server.overrides import Override
 from mock_server.request_checks import Checked
 from mock_server.responders import Outcome, problem_outcome
 from mock_server.routes import Respond
-from mock_server.secrets import bearer_key
+from mock_server.secrets import bearer_key, url_secrets
 
 
 class Recorder:
@@ -49,7 +49,7 @@ class Recorder:
         self.exchanges: list[har.Exchange] = []
         self.forwarded = 0  # requests sent upstream, whatever came back
         self.credits = 0
-        self.seen_keys: set[str] = set()  # every key presented so far, masked in every later exchange (memory only)
+        self.seen_keys: set[str] = set(url_secrets(upstream))  # every key seen so far (and the upstream URL's password), masked in every later exchange; memory only
         self._lock = asyncio.Lock()
         har.write(path, [])  # a valid (empty) HAR from the start; fails early on a bad path
 

@@ -21,11 +21,12 @@ from mock_server.context import Context
 from mock_server.contract import Operation
 from mock_server.errors import Problem
 from mock_server.faults import from_faults, latency_only, retry_after
+from mock_server.journal_entry import bounded
 from mock_server.overrides import Override, from_handle, from_prefer
 from mock_server.request_checks import Checked, check_request, request_headers
 from mock_server.responders import Outcome, problem_outcome, respond
 from mock_server.response_checks import check_response, header_value, violations_header
-from mock_server.secrets import bearer_key, mask
+from mock_server.secrets import bearer_key, mask, mask_text
 from mock_server.transport_faults import TransportFault, wire_status
 
 LEDGER_REASONS = {503: "rate limit exceeded for this key", 403: "fewer credits left than this request costs"}
@@ -82,15 +83,15 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     outcome = await responder(checked, override, ctx, request)
 
     presented = checked.presented if op.secured else bearer_key(headers_in.get("authorization"))
-    masked = mask(presented)
+    secrets = [presented, *ctx.known_keys] if presented else ctx.known_keys  # masked wherever they appear
     entry = {
         "method": request.method,
         "path": path,
         "operation": op.operation_id,
-        "key": masked,
+        "key": mask(presented),
         "content_type": headers_in.get("content-type", ""),
-        "body": checked.body_text.replace(presented, masked) if presented else checked.body_text,
-        "handle": checked.handle.replace(presented, masked) if presented else checked.handle,
+        "body": checked.body_text,
+        "handle": checked.handle,
         "example": outcome.example,
         "reason": outcome.reason,
         "warnings": checked.warnings,
@@ -104,6 +105,7 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     if transport:
         entry["fault"] = transport
     candidate = wire_status(transport, outcome.status) if transport else outcome.status
+    entry = bounded(entry, secrets)  # masked, then each field cut
     settlement = ctx.store.settle(checked.key, candidate, 0 if transport else outcome.cost, entry)
     if settlement.status != candidate:
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
@@ -120,7 +122,7 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
             if source:
                 headers[name] = str(values[source])
     if outcome.reason and outcome.status >= 400:
-        headers["X-Mock-Reason"] = header_value(outcome.reason, 512)
+        headers["X-Mock-Reason"] = header_value(mask_text(outcome.reason, secrets), 512)
     if outcome.media_type:
         headers["content-type"] = outcome.media_type
     wait = retry_after(outcome.status, override, ctx.settings)
@@ -132,9 +134,9 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     violations = check_response(ctx.validator, op, outcome.status, headers, outcome.body)
     shown = [*checked.violations, *violations] if proxying else violations  # a proxy forwards bad requests too
     if shown:
-        headers["X-Mock-Violations"] = violations_header(shown)
+        headers["X-Mock-Violations"] = violations_header(shown, secrets)
     if violations and settlement.journal_id is not None:
-        ctx.store.amend_journal(settlement.journal_id, response_violations=[v.as_dict() for v in violations])
+        ctx.store.amend_journal(settlement.journal_id, response_violations=bounded({"v": [v.as_dict() for v in violations]}, secrets)["v"])
     ctx.access_log.write(
         {
             "method": request.method,

@@ -13,6 +13,8 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from mock_server.secrets import mask_text, url_secrets
+
 ENV_PREFIX = "DUMPLING_MOCK_"
 DEFAULT_CREDITS = 1_000_000  # a key configured or created without credits
 DEMO_KEYS = (
@@ -312,7 +314,7 @@ def parse(name: str, raw: Any, source: str) -> Any:
     try:
         return PARSERS[name](raw)
     except ValueError as exc:
-        shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(raw)
+        shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(mask_text(str(raw), url_secrets(str(raw))) if name == "upstream" else raw)
         raise SettingsError(f"{source}: {exc} (got {shown})") from None
 
 

@@ -232,7 +232,7 @@ def entry(body: str, status: int = 200, **fields: Any) -> dict[str, Any]:
         "method": "POST",
         "path": "/api/v1/get-tiktok-profile-videos",
         "operation": OPERATION,
-        "key": "sk_m…",
+        "key": "sk_…emo",
         "content_type": "application/json",
         "body": body,
         "status": status,
