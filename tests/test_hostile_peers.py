@@ -104,7 +104,7 @@ def runs(target: HostileTarget, tmp_path_factory: pytest.TempPathFactory) -> dic
 @pytest.mark.parametrize("name", list(RUNS))
 def test_no_output_of_the_kit_holds_the_key(runs: dict[str, KitRun], name: str) -> None:
     run = runs[name]
-    assert sorted(p.name for p in run.reports.iterdir()) == ["drift-report.md", "findings.json", "junit.xml"]
+    assert sorted(p.name for p in run.reports.iterdir()) == ["drift-report.html", "drift-report.md", "findings.json", "junit.xml"]
     assert leaks(KEY, run.everything) == []
     assert leaks(PASSWORD, run.everything) == []
 
