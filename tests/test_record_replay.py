@@ -24,6 +24,7 @@ import requests
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT, LiveMock, auth, free_port
+from leaks import leaks
 from contract_tests import cli as contract_cli
 from mock_server import har
 from mock_server.app import create_app
@@ -94,8 +95,8 @@ def test_recording_a_walk_through_the_proxy_writes_a_har_and_counts_credits(reco
 def test_the_recording_never_holds_a_credential(recorded: tuple[Path, list[httpx.Response], str]) -> None:
     path, _, printed = recorded
     raw = path.read_bytes()
-    assert b"Do_Not_Write" not in raw and b"sk_wrong_key_0000" not in raw
-    assert "Do_Not_Write" not in printed
+    assert leaks(SECRET, raw.decode()) == [] and leaks("sk_wrong_key_0000", raw.decode()) == []  # in no decodable form
+    assert leaks(SECRET, printed) == []
     entries = json.loads(raw)["log"]["entries"]
     headers = [{h["name"]: h["value"] for h in e["request"]["headers"]} for e in entries]
     assert {h["authorization"] for h in headers} == {"Bearer REDACTED"}  # a placeholder, never a hash
@@ -143,7 +144,7 @@ def test_a_killed_recorder_leaves_a_valid_har_and_max_requests_stops_forwarding(
     entries = json.loads(path.read_text(encoding="utf-8"))["log"]["entries"]
     assert [e["response"]["status"] for e in entries] == [200, 404]
     assert "recorded 2 interactions, 10 credits" in err.decode()
-    assert SECRET.encode() not in path.read_bytes() + err
+    assert leaks(SECRET, (path.read_bytes() + err).decode()) == []
 
 
 # --- replay ----------------------------------------------------------------------------------------
@@ -303,7 +304,7 @@ def test_a_drifted_upstreams_recording_is_reported_with_the_right_checks(tmp_pat
     assert by_check["rate_limit_headers"]["message"] == "X-RateLimit-Limit is missing (the contract requires it on 200)"
     assert by_check["error_body_documented"]["statuses"] == {"404": "documentation"}
     assert by_check["pagination_walk"]["message"].startswith("has_more='yes' on page 1, but maxCursor=")
-    assert "Do_Not_Write" not in (tmp_path / "reports" / "drift-report.md").read_text()
+    assert leaks(SECRET, "".join(p.read_text() for p in (tmp_path / "reports").iterdir())) == []
 
 
 def test_the_offline_check_reports_what_reality_has_that_the_mock_does_not(tmp_path: Path, no_network: None) -> None:
