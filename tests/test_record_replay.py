@@ -396,3 +396,17 @@ def test_the_pytest_fixture_replays_a_recording(recorded: tuple[Path, list[httpx
         MockServer(replay=str(path), on_miss="explode")
     with pytest.raises(SettingsError, match="^replay: .*cannot read it"):
         MockServer(replay=str(path) + ".missing")
+
+
+def test_reality_notes_name_value_formats_the_mock_does_not_generate() -> None:
+    from contract_tests.offline import reality_notes
+    from mock_server.pages import Pages
+
+    body = orjson.loads(Pages(Settings()).get("stoolpresidente", None, False))
+    body["aweme_list"][0]["share_url"] = "tiktok.com/@x/video/1"  # a URL without its scheme
+    body["aweme_list"][0]["statistics"]["play_count"] = "1200"  # a count as a numeric string
+    exchange = har.Exchange("POST", "https://app.dumplingai.com" + ENDPOINT, (), b'{"handle":"stoolpresidente"}', 200, (), orjson.dumps(body))
+    assert reality_notes([exchange], Settings()) == [
+        "reality: `aweme_list[*].share_url` is string in the recorded responses; the mock generates URL string",
+        "reality: `aweme_list[*].statistics.play_count` is numeric string in the recorded responses; the mock generates integer",
+    ]
