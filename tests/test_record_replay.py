@@ -89,6 +89,11 @@ def test_recording_a_walk_through_the_proxy_writes_a_har_and_counts_credits(reco
     entries = document["log"]["entries"]
     assert [e["response"]["status"] for e in entries] == [200, 200, 200, 404, 401]
     assert [e["response"]["content"]["text"].encode() for e in entries] == [r.content for r in responses]
+    for entry in entries:  # the fields HAR 1.2 requires (http://www.softwareishard.com/blog/har-12-spec/)
+        assert {"startedDateTime", "time", "request", "response", "cache", "timings"} <= set(entry)
+        assert {"method", "url", "httpVersion", "cookies", "headers", "queryString", "headersSize", "bodySize"} <= set(entry["request"])
+        assert {"status", "statusText", "httpVersion", "cookies", "headers", "content", "redirectURL", "headersSize", "bodySize"} <= set(entry["response"])
+        assert {"size", "mimeType"} <= set(entry["response"]["content"]) and {"send", "wait", "receive"} <= set(entry["timings"])
     assert json.loads(entries[1]["request"]["postData"]["text"]) == {"handle": HANDLE, "maxCursor": responses[0].json()["max_cursor"]}
 
 
