@@ -48,6 +48,8 @@ SERVE_FLAGS = (
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
     ("--cors", "origins a browser page may call the mock from, comma-separated, or * (default: CORS off)"),
+    ("--fidelity", "docs (default: the vendor page's item shape) or tiktok (TikTok's full aweme shape: music, text_extra, play_addr, ...)"),
+    ("--quirks", "TikTok pagination quirks to serve, comma-separated: pinned, duplicates, empty-page, page-sizes, zero-cursor, or all (default: none)"),
     ("--validation", "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)"),
 )
 
