@@ -110,9 +110,10 @@ def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_page
         items = [i for i in body[ITEMS] if isinstance(i, dict)]
         result.items += len(items)
         result.read.append(Page(asked, items, response))
-        repeated = _repeated_first(items, asked, result.read[-2].items if len(result.read) > 1 else [])
+        once = not any(NOTE_REPEAT in n for n in result.notes)  # TikTok's repeat is occasional: a second one is drift
+        repeated = _repeated_first(items, asked, result.read[-2].items if len(result.read) > 1 else []) if once else None
         if repeated:
-            result.notes.append(f"{label} {page_no} repeats {ITEM_ID} {repeated}, the last video of the page before, as its first (TikTok repeats a video across a page boundary; a client drops it by {ITEM_ID})")
+            result.notes.append(f"{label} {page_no} {NOTE_REPEAT} {ITEM_ID} {repeated}, the last video of the page before, as its first (TikTok repeats a video across a page boundary now and then; a client drops it by {ITEM_ID})")
         overlap = older_than_cursor(items[1:] if repeated else items, asked, link, f"{label} {page_no}", seen)
         result.problems += [Problem(m, response) for m in overlap]
         for i, item in enumerate(items):
@@ -199,6 +200,7 @@ def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_page
 
 
 NOTE_EMPTY = "empty with has_more=1"
+NOTE_REPEAT = "repeats"
 
 
 def _passable(body: dict[str, Any], link: Link, cursors: set[str], result: Walk, label: str, page_no: int) -> bool:
@@ -310,7 +312,8 @@ def find_end(known: str, fetch: Callable[[str], Response], link: Link, probes: i
             result.problems.append(Problem(f"{link.cursor_param}={cursor} (a cursor {'far in the past, older than any video' if cursor == str(FAR_PAST) else 'between two seen cursors'}) got status {response.status_code}; the contract expects a 200 with the videos older than it (an empty page with has_more=0 past the last)", response))
             result.ended = "an error on a probe"
             return result
-        if not items and body.get(HAS_MORE) == 1 and not result.notes:
+        given = body.get(link.cursor_field)
+        if not items and body.get(HAS_MORE) == 1 and not result.notes and cursor != str(FAR_PAST) and isinstance(given, str) and given != cursor:
             result.notes.append(f"pagination_end: {link.cursor_param}={cursor} gave an empty page with {HAS_MORE}=1 (TikTok does this once before the end); the search took it as 'more videos are older'")
             high = int(cursor)
         elif not items:

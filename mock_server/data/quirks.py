@@ -7,8 +7,8 @@ at any depth (no walk from page one is ever replayed):
 - pinned: 1-3 older videos (`is_top: 1`) head page one, before the newest; they are left out of their
   place in time, so a full walk lists every video once. Page one's `max_cursor` is its oldest
   *unpinned* video. Profiles with more than two pages only.
-- duplicates: about one page boundary in three repeats the previous page's last video first on the
-  next page (the page asked with exactly that video's time as `maxCursor`).
+- duplicates: the first page boundary repeats page one's last video first on page two (the page asked
+  with exactly page one's `max_cursor`); later boundaries do not, so a walk sees one repeat.
 - empty-page: one page per profile (more than three pages), the one that would hold video E, comes
   back empty with `has_more: 1` and `max_cursor` one millisecond older than the cursor asked; asking
   with that cursor returns the real page. E is deterministic per seed and handle, never on page one.
@@ -25,7 +25,7 @@ from typing import Any
 from mock_server.data import tiktok, tiktok_rich
 from mock_server.data.tiktok import Profile
 
-__all__ = ["empty_index", "page", "page_size_at", "pinned_indices"]
+__all__ = ["empty_index", "first_page_last", "page", "page_size_at", "pinned_indices"]
 
 MAX_PINNED = 3
 
@@ -64,6 +64,14 @@ def page_size_at(profile: Profile, start: int, quirks: Collection[str]) -> int:
     if "page-sizes" not in quirks:
         return profile.page_size
     return max(1, profile.page_size - 2 + _n(profile, "size", start) % 4)
+
+
+def first_page_last(profile: Profile, quirks: Collection[str]) -> int:
+    """The index of page one's oldest (last unpinned) video: the boundary the duplicates quirk repeats."""
+    pinned = pinned_indices(profile) if "pinned" in quirks else ()
+    size = page_size_at(profile, 0, quirks)
+    taken = _take(profile, 0, max(1, size - len(pinned)), pinned)
+    return taken[-1] if taken else -1
 
 
 def _take(profile: Profile, start: int, count: int, pinned: tuple[int, ...]) -> list[int]:
@@ -108,7 +116,7 @@ def page(profile: Profile, max_cursor: str | None, trim: bool, fidelity: str, qu
         if target is not None and indices[0] <= target <= indices[-1]:
             echo = str(cursor_ms)
             return {"aweme_list": [], "max_cursor": str(cursor_ms - 1), "min_cursor": echo, "has_more": 1, "extra": extra}  # type: ignore[operator]
-    repeated = exact and "duplicates" in quirks and (start - 1) not in pinned and _n(profile, "dup", start - 1) % 3 == 0
+    repeated = exact and "duplicates" in quirks and start - 1 == first_page_last(profile, quirks)
     if repeated:
         indices = [start - 1, *indices[:-1]] if len(indices) > 1 else [start - 1, *indices]
     last = indices[-1]
