@@ -90,6 +90,8 @@ def samples(tmp_path: Path) -> dict[str, tuple[str, Any]]:
         "upstream": ("http://127.0.0.1:9", "http://127.0.0.1:9"),
         "validation": ("vendor", "vendor"),
         "cors": ("http://localhost:3000", ["http://localhost:3000"]),
+        "fidelity": ("tiktok", "tiktok"),
+        "quirks": ("zero-cursor,pinned", ["pinned", "zero-cursor"]),
     }
 
 
