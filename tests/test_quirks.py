@@ -275,3 +275,12 @@ def test_the_kit_passes_a_quirky_mock_with_zero_findings(tmp_path: Path, fidelit
                 assert "is empty with has_more=1" in notes and "repeats aweme_id" in notes and 'gives max_cursor "0"' in notes
             else:
                 assert "pagination_end:" in notes and 'max_cursor "0"' in notes
+
+
+def test_with_no_quirk_and_the_docs_shape_the_quirky_pager_is_the_plain_one() -> None:
+    """quirks.page builds on tiktok.page's videos and cursors: with nothing switched on, the same body."""
+    for handle in (HANDLE, "videos-0", "videos-7", "stoolpresidente"):
+        p = profile(handle)
+        for cursor in (None, "", "0", "1", "99999999999999", str(tiktok._create_time(p, 3) * 1000) if p.video_count > 3 else "5"):
+            for trim in (False, True):
+                assert quirks.page(p, cursor, trim, "docs", ()) == tiktok.page(p, cursor, trim), (handle, cursor, trim)
