@@ -314,7 +314,7 @@ def find_end(known: str, fetch: Callable[[str], Response], link: Link, probes: i
             return result
         given = body.get(link.cursor_field)
         if not items and body.get(HAS_MORE) == 1 and not result.notes and cursor != str(FAR_PAST) and isinstance(given, str) and given != cursor:
-            result.notes.append(f"pagination_end: {link.cursor_param}={cursor} gave an empty page with {HAS_MORE}=1 (TikTok does this once before the end); the search took it as 'more videos are older'")
+            result.notes.append(f"{link.cursor_param}={cursor} gave an empty page with {HAS_MORE}=1 (TikTok does this once before the end); the search took it as 'more videos are older'")
             high = int(cursor)
         elif not items:
             if body.get(HAS_MORE) == 1:
