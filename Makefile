@@ -10,6 +10,7 @@ BASE_URL ?=
 API_KEY ?=
 
 .PHONY: run test install contract bench docker-build docker-run docker-contract docker-down lint-ci clean
+.PHONY: test-image lock dist
 
 $(STAMP): pyproject.toml
 	@echo "make: installing dumpling-mock and its dependencies into $(VENV) (the first time takes about 30 s)"
@@ -65,6 +66,22 @@ docker-contract:
 docker-down:
 	$(COMPOSE) down -v
 
-## Lint the Dockerfile, compose file and CI recipes (no Docker engine needed).
+## Lint the Dockerfile, compose file, CI recipes and release workflow (no Docker engine needed).
 lint-ci: $(STAMP)
-	$(BIN)/python -m pytest tests/test_docker.py tests/test_ci_recipes.py -q -m 'not slow'
+	$(BIN)/python -m pytest tests/test_docker.py tests/test_ci_recipes.py tests/test_release.py -q -m 'not slow'
+
+# --- release and image (issue 18; README "Releases") ---------------------------------------------
+## Build the image for real with buildah and run it: the page's curl, the HEALTHCHECK, SIGTERM
+## (tests/test_image.py; skipped, saying why, where buildah is missing).
+test-image: $(STAMP)
+	DUMPLING_TEST_IMAGE=1 $(BIN)/python -m pytest tests/test_image.py -v -s -rs
+
+## Regenerate the hash-locked requirements (requirements/*.txt) from pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/python -m release.lock
+
+## sdist + wheel into dist/, checked with twine (what the release workflow publishes).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build
+	$(BIN)/twine check --strict dist/*

@@ -19,6 +19,8 @@ from pyrate_limiter import Limiter, Rate
 
 from mock_server.settings import RateLimit
 
+from contract_tests.limits import Limits
+
 ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
@@ -69,20 +71,31 @@ class Budget:
 
 
 class BudgetAdapter(HTTPAdapter):
-    """Counts every request the session sends (redirects and retries included)."""
+    """Counts every request the session sends (redirects and retries included), and reads every
+    answer within the run's limits (total deadline, body cap: limits.py)."""
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, limits: Limits) -> None:
         super().__init__(max_retries=0)
         self.budget = budget
+        self.limits = limits
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.limits.out_of_time:
+            raise self.limits.out_of_time_error()
         self.budget.take()
-        return super().send(request, *args, **kwargs)
+        with self.limits.request():
+            response = super().send(request, *args, **{**kwargs, "stream": True})
+            try:
+                self.limits.read(response)
+            except BaseException:
+                response.close()
+                raise
+        return response
 
 
-def counted_session(budget: Budget) -> requests.Session:
+def counted_session(budget: Budget, limits: Limits) -> requests.Session:
     session = requests.Session()
-    adapter = BudgetAdapter(budget)
+    adapter = BudgetAdapter(budget, limits)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

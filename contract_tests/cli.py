@@ -4,7 +4,7 @@
     dumpling-contract --base-url URL --api-key KEY      # any target, at most --max-requests requests
 
 Exit codes: 0 conformant, 1 findings, 2 usage error, 3 API key missing/rejected, 4 incomplete
-(request budget spent), 5 target unreachable.
+(request budget or --max-time spent), 5 target unreachable (or no answer within --timeout).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dumpling-contract",
         description="Check a target (default: the in-process mock) against the effective contract of get-tiktok-profile-videos.",
-        epilog="Exit codes: 0 conformant, 1 findings, 2 usage error, 3 API key missing or rejected, 4 incomplete (budget spent), "
-        "5 target unreachable. "
+        epilog="Exit codes: 0 conformant, 1 findings, 2 usage error, 3 API key missing or rejected, 4 incomplete (budget or --max-time spent), "
+        "5 target unreachable (or no answer within --timeout). "
         "Anything after -- goes to pytest.",
     )
     p.add_argument("--base-url", help=f"target base URL (env {options.ENV_BASE_URL}; default: the in-process mock)")
@@ -43,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--handle", help="TikTok handle for the pagination walk (default: the contract's request example)")
     p.add_argument("--walk-pages", help="pages the pagination walk may read")
     p.add_argument("--max-examples", help="generated cases per fuzzing test")
+    p.add_argument("--timeout", help=f"seconds a request may take in total (default {options.DEFAULT_TIMEOUT_S:g})")
+    p.add_argument("--max-time", help=f"seconds the run may send requests, then it stops incomplete (default {options.DEFAULT_MAX_TIME_S:g})")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more pytest output")
     return p
 
@@ -52,7 +54,7 @@ def pytest_args(args: argparse.Namespace, extra: list[str]) -> list[str]:
     # ~300 modules (it is a pytest plugin) would cost seconds on every run.
     argv = [str(PACKAGE_DIR), "-p", "no:cacheprovider", "-p", "no:anyio", "-p", "no:faker", "--assert=plain", "--rootdir", str(PACKAGE_DIR), "-o", "addopts=", "-rfEs"]
     argv += ["-v"] * args.verbose
-    for flag in ("base_url", "max_requests", "rate_limit", "reports_dir", "seed", "handle", "walk_pages", "max_examples"):
+    for flag in ("base_url", "max_requests", "rate_limit", "reports_dir", "seed", "handle", "walk_pages", "max_examples", "timeout", "max_time"):
         value = getattr(args, flag)
         if value not in (None, ""):
             argv += ["--" + flag.replace("_", "-"), str(value)]

@@ -16,6 +16,7 @@ import pytest
 from contract_tests import exit_codes, kit as kit_module, options, report
 from contract_tests.budget import BudgetSpent, ShareSpent
 from contract_tests.progress import LiveView
+from contract_tests.limits import RunOutOfTime
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,7 +70,7 @@ def plan_line(kit: kit_module.Kit) -> str:
         return "dumpling-contract: target = the in-process mock (no credits spent)"
     cap = kit.budget.cap or 0
     rate = f", at most {options.rate_text(kit.options.rate_limit)}" if kit.options.rate_limit else ""
-    return f"dumpling-contract: target = {kit.options.base_url}; this run may spend up to {cap} x {cost} = {cap * cost} credits ({cap} requests{rate})"
+    return f"dumpling-contract: target = {kit.mask(kit.options.base_url)}; this run may spend up to {cap} x {cost} = {cap * cost} credits ({cap} requests{rate})"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -86,16 +87,38 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, pytest.TestReport]:
     rep: pytest.TestReport = yield
-    if rep.when != "call":
-        return rep
     kit = kit_module.current()
+    if rep.when == "call":
+        _outcome(kit, item, call, rep)
+    return mask_report(kit, rep)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, pytest.CollectReport]:
+    rep: pytest.CollectReport = yield
+    return mask_report(kit_module.current(), rep) if kit_module._current is not None else rep
+
+
+def mask_report(kit: kit_module.Kit, rep: Any) -> Any:
+    """What pytest prints and junit.xml holds of a report (its longrepr, captured output), masked:
+    an exception text may quote the target's answer, which may echo the key."""
+    longrepr = rep.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        rep.longrepr = (longrepr[0], longrepr[1], kit.mask(str(longrepr[2])))
+    elif longrepr is not None:
+        rep.longrepr = kit.mask(str(longrepr))
+    rep.sections = [(title, kit.mask(content)) for title, content in rep.sections]
+    return rep
+
+
+def _outcome(kit: kit_module.Kit, item: pytest.Item, call: pytest.CallInfo[None], rep: pytest.TestReport) -> None:
     error = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(error, BudgetSpent):
+    if isinstance(error, (BudgetSpent, RunOutOfTime)):
         kit.state.incomplete = str(error)
         rep.outcome = "skipped"
         rep.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {error}; the run is incomplete")
-        item.session.shouldstop = f"the request budget of {kit.budget.cap} requests is spent"
-        return rep
+        item.session.shouldstop = str(error) if isinstance(error, RunOutOfTime) else f"the request budget of {kit.budget.cap} requests is spent"
+        return
     if isinstance(error, ShareSpent):  # a planned stop: the test used its share of the budget
         rep.outcome = "passed"
         rep.longrepr = None
@@ -106,7 +129,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         rep.longrepr = f"{len(failing)} finding(s): " + "; ".join(f.check for f in failing) + "\n" + "\n".join(lines)
     if kit.state.key_problem or kit.state.unreachable:
         item.session.shouldstop = kit.state.key_problem or kit.state.unreachable
-    return rep
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -136,8 +158,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         code = exit_codes.FINDINGS  # a test failed without a recorded finding (its traceback says why)
     else:
         code = exit_codes.CONFORMANT
-    summary = report.Summary(
-        target=kit.options.base_url or "the in-process mock",
+    summary = report.Summary(  # every text masked here, so that every report writer gets it masked
+        target=kit.mask(kit.options.base_url or "the in-process mock"),
         exit_code=code,
         requests=kit.budget.used,
         successes=kit.state.successes,
@@ -146,8 +168,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         fail_on=kit.options.fail_on,
         findings=findings,
         examined=dict(kit.recorder.examined),
-        notes=kit.state.notes,
-        problem=kit.state.key_problem or kit.state.unreachable or kit.state.incomplete,
+        notes=[kit.mask(note) for note in kit.state.notes],
+        problem=kit.mask(kit.state.key_problem or kit.state.unreachable or kit.state.incomplete),
         secrets=tuple(kit.recorder.secrets),
     )
     kit.state.report_paths = [str(path) for path in report.write(summary, kit.options.reports_dir)]
@@ -159,8 +181,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     kit = kit_module._current
     if kit is None or not kit.state.verdict:
         return
-    write = terminalreporter.write_line
     terminalreporter.section("dumpling-contract")
+
+    def write(line: str, **markup: bool) -> None:
+        terminalreporter.write_line(kit.mask(line), **markup)
+
     if kit.state.key_problem or kit.state.unreachable:
         write(f"ERROR: {kit.state.key_problem or kit.state.unreachable}", red=True, bold=True)
     if kit.state.incomplete:

@@ -19,7 +19,7 @@ from schemathesis.core.transport import Response
 
 from contract_tests.wording import normalize, reword
 from mock_server.contract import Contract
-from mock_server.secrets import mask_text
+from mock_server.secrets import mask_excerpt, mask_text
 from mock_server.validator import ContractValidator
 
 CONTRACT = "contract"
@@ -37,6 +37,7 @@ BEHAVIOUR_CHECKS = frozenset(
         "use_after_free",
         "ensure_resource_availability",
         "object_level_authorization",
+        "response_too_large",  # kit.py: a body over the cap is cut, so it is not validated either
     }
 )
 EXCERPT = 400  # characters of a body shown in a report
@@ -135,7 +136,7 @@ class Recorder:
         """One finding per check and cause, whatever the status: the same drift on 400 and 404 is one
         finding that lists both statuses (and, when they differ, the class of each: see classification)."""
         status = response.status_code if response is not None else 0
-        cause = cause or cause_of(message, status)
+        cause = self.mask(cause) if cause else cause_of(self.mask(message), status)  # a cause is written too
         key = (check, cause)
         kind = self.classifier.classify(check, response)
         finding = self.findings.get(key)
@@ -145,8 +146,8 @@ class Recorder:
                 kind=kind,
                 title=title,
                 message=self.mask(message.strip()),
-                request=self.mask(request_excerpt(response)) if response is not None else "",
-                response=self.mask(response_excerpt(response)) if response is not None else "",
+                request=self.mask(request_excerpt(response, self.secrets)) if response is not None else "",
+                response=self.mask(response_excerpt(response, self.secrets)) if response is not None else "",
                 cause=cause,
             )
             self.findings[key] = finding
@@ -167,7 +168,7 @@ class Recorder:
         return [f for f in self.findings.values() if test in f.tests]
 
     def mask(self, text: str) -> str:
-        return mask_text(text, self.secrets)
+        return mask_text(text, self.secrets, fragments=True)  # schemathesis may have cut a key already
 
 
 def cause_of(message: str, status: int) -> str:
@@ -182,7 +183,7 @@ def flat_headers(response: Response) -> dict[str, str]:
     return {name: ", ".join(values) for name, values in response.headers.items()}
 
 
-def request_excerpt(response: Response) -> str:
+def request_excerpt(response: Response, secrets: Iterable[str] = ()) -> str:
     request = response.request
     lines = [f"{request.method} {request.url}"]
     for name in ("Authorization", "Content-Type", "Prefer"):
@@ -191,25 +192,26 @@ def request_excerpt(response: Response) -> str:
     body = request.body
     if body:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        lines.append(_cut(text))
+        lines.append(_cut(text, secrets))
     return "\n".join(lines)
 
 
-def response_excerpt(response: Response) -> str:
+def response_excerpt(response: Response, secrets: Iterable[str] = ()) -> str:
     headers = flat_headers(response)
     lines = [f"{response.status_code} {response.message}".rstrip()]
     for name in ("content-type", "x-ratelimit-limit", "x-ratelimit-remaining"):
         if name in headers:
             lines.append(f"{name}: {headers[name]}")
     if response.content:
-        lines.append(_cut(response.content.decode("utf-8", "replace")))
+        lines.append(_cut(response.content.decode("utf-8", "replace"), secrets))
     else:
         lines.append("(empty body)")
     return "\n".join(lines)
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= EXCERPT else text[:EXCERPT] + f"… ({len(text)} characters)"
+def _cut(text: str, secrets: Iterable[str]) -> str:
+    """Masked BEFORE the cut: a key cut in two would otherwise leave all but its tail."""
+    return mask_text(text, secrets) if len(text) <= EXCERPT else mask_excerpt(text, secrets, EXCERPT) + f"… ({len(text)} characters)"
 
 
 _NOT_JSON = object()

@@ -24,10 +24,12 @@ from schemathesis.specs.openapi.checks import ignored_auth
 from contract_tests.budget import Budget, BudgetSpent, ShareSpent, counted_app, counted_session
 from contract_tests.checks import TITLES, DomainChecks
 from contract_tests.findings import Classifier, Recorder
+from contract_tests.limits import Limits
 from contract_tests.options import KitOptions
 from contract_tests.pagination import Link, Walk, pagination_link
 from contract_tests.progress import LiveView
 from mock_server.contract import Contract, Operation, load_contract
+from mock_server.secrets import mask_excerpt, mask_text, url_secrets
 from mock_server.settings import ApiKey, Settings
 from mock_server.validator import ContractValidator
 
@@ -35,7 +37,7 @@ IN_PROCESS_KEY = "sk_contract_kit_in_process"  # the only key of the in-process 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # schemathesis' default minus 401: with a key the preflight accepted, a 401 is a finding (pitfall 4).
 POSITIVE_STATUSES = ["2xx", "3xx", "403", "404", "409", "429", "5xx"]
-REQUEST_TIMEOUT_S = 30
+TOO_LARGE = "response_too_large"  # the finding of a body over limits.MAX_RESPONSE_BYTES
 
 
 class TargetUnreachable(pytest.fail.Exception):
@@ -68,10 +70,13 @@ class Kit:
         self.budget = Budget(options.max_requests, options.rate_limit)
         self.api_key = options.api_key if options.remote else IN_PROCESS_KEY
         self.bad_key = "sk_contract_kit_invalid_" + secrets.token_hex(8)
-        self.recorder = Recorder(Classifier(self.vendor), [self.api_key or "", self.bad_key], TITLES)
+        self.secrets = [self.api_key or "", *url_secrets(options.base_url)]
+        self.recorder = Recorder(Classifier(self.vendor), [*self.secrets, self.bad_key], TITLES)
         self.checks = DomainChecks(self.contract, self.validator, self.budget)
         self.state = RunState()
-        self.session = counted_session(self.budget) if options.remote else None
+        self.limits = Limits(options.timeout_s, options.max_time_s)
+        self.session = counted_session(self.budget, self.limits) if options.remote else None
+        self._cut: Response | None = None  # the last response whose body was cut at the cap
         self.app = None if options.remote else counted_app(_in_process_mock(), self.budget)
         self.base = self.schema(phases=())
         self.view: LiveView | None = None  # the live view, from the session's start (conftest.py)
@@ -91,7 +96,7 @@ class Kit:
             "analysis": {"constants": {"enabled": False}},  # pitfall 9: no literals harvested from the mock
             "phases": {phase: {"enabled": phase in phases} for phase in PHASES},
             "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}},
-            "request-timeout": REQUEST_TIMEOUT_S,
+            "request-timeout": self.options.timeout_s,
         }
         if self.api_key:
             data["headers"] = {"Authorization": f"Bearer {self.api_key}"}
@@ -139,11 +144,29 @@ class Kit:
             raise ShareSpent("this test's share of the request budget is spent")
         if self.budget.spent:
             raise BudgetSpent(f"the request budget of {self.budget.cap} requests is spent")
+        if self.limits.out_of_time:
+            raise self.limits.out_of_time_error()
+        self.limits.cuts.clear()
         try:
-            return case.call(**self.transport_kwargs())
+            response = case.call(**self.transport_kwargs())
         except requests.RequestException as exc:
-            self.state.unreachable = f"the target did not answer: {type(exc).__name__}: {str(exc)[:200]}"
+            self.state.unreachable = f"the target did not answer: {type(exc).__name__}: {self.excerpt(str(exc), 200)}"
             raise TargetUnreachable(self.state.unreachable, pytrace=False) from None
+        if self.limits.cuts:  # checked no further: a cut body would only add findings about the cut
+            self._cut = response
+            self.recorder.add(TOO_LARGE, response, "Response body too large", "; ".join(self.limits.cuts) + " (a real page is under 100 KiB)")
+        return response
+
+    # --- masking: every text the kit writes passes here first -------------------------------------
+    def mask(self, text: str) -> str:
+        """`text` with the API key and the --base-url credentials masked (mock_server.secrets)."""
+        return mask_text(text, self.secrets, fragments=True)
+
+    def excerpt(self, text: str | bytes, limit: int) -> str:
+        """At most `limit` characters of `text`, masked before the cut."""
+        if isinstance(text, bytes):
+            text = text[: limit * 16 + 16 * 1024].decode("utf-8", "replace")
+        return mask_excerpt(text, self.secrets, limit, fragments=True)
 
     def validate(self, case: Case, response: Response) -> None:
         """All default checks plus the domain checks; failures are recorded, not raised.
@@ -152,6 +175,8 @@ class Kit:
         does not run at all: its probes drop the session (pitfall 5), so the budget could not count
         them; auth_enforced sends the same two probes through the counted session instead.
         """
+        if response is self._cut:
+            return
         excluded = [ignored_auth] if self.state.auth_confirmed or self.options.remote else []
         try:
             case.validate_response(

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mock_server.settings import RateLimit, parse_rate_limit
+from mock_server.secrets import mask_text, url_secrets
 
 ENV_BASE_URL = "DUMPLING_BASE_URL"
 ENV_API_KEY = "DUMPLING_API_KEY"
@@ -22,6 +23,8 @@ REMOTE_MAX_REQUESTS = 60  # default budget against anything but the in-process m
 REMOTE_WALK_PAGES = 3
 IN_PROCESS_WALK_PAGES = 30
 IN_PROCESS_MAX_EXAMPLES = 40
+DEFAULT_TIMEOUT_S = 30.0  # a request, in total: connect, headers and the whole body
+DEFAULT_MAX_TIME_S = 900.0  # the run: no request is sent after it, one in flight is cut
 FINDING_CLASSES = ("contract", "documentation")
 FAIL_ON = {"both": frozenset(FINDING_CLASSES), "contract": frozenset({"contract"}), "documentation": frozenset({"documentation"})}
 
@@ -38,6 +41,8 @@ class KitOptions:
     handle: str | None  # None: the handle of the contract's request example
     walk_pages: int
     max_examples: int
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_time_s: float = DEFAULT_MAX_TIME_S
 
     @property
     def remote(self) -> bool:
@@ -56,6 +61,8 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--handle", help="TikTok handle for the pagination walk (default: the contract's request example)")
     group.addoption("--walk-pages", help=f"pages the pagination walk may read (default {REMOTE_WALK_PAGES} remote, {IN_PROCESS_WALK_PAGES} in-process)")
     group.addoption("--max-examples", help=f"generated cases per fuzzing test (default {IN_PROCESS_MAX_EXAMPLES}; remote: bounded by the budget)")
+    group.addoption("--timeout", help=f"seconds a request may take in total, connect to last body byte (default {DEFAULT_TIMEOUT_S:g})")
+    group.addoption("--max-time", help=f"seconds the run may send requests; then it stops, incomplete (default {DEFAULT_MAX_TIME_S:g})")
 
 
 def from_pytest(config: pytest.Config, env: Mapping[str, str] = os.environ) -> KitOptions:
@@ -77,6 +84,8 @@ def from_pytest(config: pytest.Config, env: Mapping[str, str] = os.environ) -> K
         handle=_handle(opt("handle")),
         walk_pages=_int("--walk-pages", opt("walk_pages"), 1, 10_000) or (REMOTE_WALK_PAGES if remote else IN_PROCESS_WALK_PAGES),
         max_examples=_int("--max-examples", opt("max_examples"), 1, 100_000) or (max_requests or IN_PROCESS_MAX_EXAMPLES),
+        timeout_s=_seconds("--timeout", opt("timeout"), 3600) or DEFAULT_TIMEOUT_S,
+        max_time_s=_seconds("--max-time", opt("max_time"), 7 * 86400) or DEFAULT_MAX_TIME_S,
     )
 
 
@@ -89,13 +98,23 @@ def _int(flag: str, raw: Any, low: int, high: int) -> int | None:
     return int(text)
 
 
+def _seconds(flag: str, raw: Any, high: float) -> float | None:
+    if raw in (None, ""):
+        return None
+    text = str(raw).strip()
+    if not re.fullmatch(r"\d{1,7}(\.\d{1,3})?", text) or not 0 < float(text) <= high:
+        raise pytest.UsageError(f"{flag}: must be a number of seconds above 0 and at most {high:g} (got {raw!r})")
+    return float(text)
+
+
 def _base_url(raw: str | None) -> str | None:
     if raw is None:
         return None
     text = raw.strip().rstrip("/")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise pytest.UsageError(f"--base-url / {ENV_BASE_URL}: must be an http:// or https:// base URL (got {raw!r})")
+        shown = mask_text(raw, url_secrets(raw))  # the error is printed: no password in it
+        raise pytest.UsageError(f"--base-url / {ENV_BASE_URL}: must be an http:// or https:// base URL (got {shown!r})")
     return text
 
 

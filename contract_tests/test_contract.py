@@ -31,9 +31,9 @@ def test_preflight() -> None:
     case = KIT.case(KIT.page_body())
     response = KIT.exchange(case)
     if response.status_code == 401:
-        KIT.state.key_problem = f"the API key was rejected: {response.status_code} {response.content[:120].decode('utf-8', 'replace')}"
+        KIT.state.key_problem = f"the API key was rejected: {response.status_code} {KIT.excerpt(response.content, 120)}"
     elif response.status_code == 403:
-        KIT.state.key_problem = f"the API key cannot pay for a request (403, insufficient credits): {response.content[:120].decode('utf-8', 'replace')}"
+        KIT.state.key_problem = f"the API key cannot pay for a request (403, insufficient credits): {KIT.excerpt(response.content, 120)}"
     if KIT.state.key_problem:
         pytest.fail(KIT.state.key_problem, pytrace=False)
     if 200 <= response.status_code < 300:

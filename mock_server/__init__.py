@@ -7,9 +7,14 @@ testing API (and the testing API does not import them until a mock is made).
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__version__ = "0.1.0"
+try:
+    # The installed distribution's version, which setuptools-scm took from the git tag at build time.
+    __version__ = version("dumpling-mock")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 __all__ = [
     "ClientCheckError",

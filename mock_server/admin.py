@@ -13,11 +13,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server import __version__
+from mock_server import __version__, faults
 from mock_server.context import Context
 from mock_server.client_checks import analyse
 from mock_server.contract import Contract, bundled_path, load_contract
-from mock_server.faults import fault_problem
 from mock_server.journal_query import FILTERS, QueryError, everything, parse_query, select
 from mock_server.request_checks import BadJson, load_json
 from mock_server.settings import DEFAULT_CREDITS, ApiKey
@@ -75,6 +74,8 @@ def admin_routes(ctx: Context) -> list[Route]:
 
     async def reset(request: Request, body: Any) -> Any:
         store.reset()
+        if ctx.settings.faults:  # back to the configured start, configured faults included
+            faults.install(store, faults.check_configured(ctx.settings.faults, ctx.contract))
         return {"status": "reset"}
 
     async def list_requests(request: Request, body: Any) -> Any:
@@ -104,15 +105,15 @@ def admin_routes(ctx: Context) -> list[Route]:
         return {"status": "cleared"}
 
     async def list_faults(request: Request, body: Any) -> Any:
-        return {"faults": store.faults()}
+        return {"faults": [faults.public(f) for f in store.faults()]}
 
     async def add_fault(request: Request, body: Any) -> Any:
-        problem = fault_problem(ctx.contract, body)
-        if problem:
-            return _error(400, problem)
-        spec = {k: body[k] for k in ("status", "example", "latency_ms", "probability", "operation") if k in body}
-        fault_id = store.add_fault(spec, body.get("count"))
-        return next(f for f in store.faults() if f["id"] == fault_id)
+        try:
+            spec, count = faults.parse_fault(body, ctx.contract)
+        except faults.FaultError as exc:
+            return _error(400, str(exc))
+        fault_id = store.add_fault(spec, count)
+        return next(faults.public(f) for f in store.faults() if f["id"] == fault_id)
 
     async def clear_faults(request: Request, body: Any) -> Any:
         store.clear_faults()

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server import __version__, logs
+from mock_server import __version__, faults, logs
 from mock_server.admin import admin_routes
 from mock_server.context import Context
 from mock_server.data import tiktok
@@ -31,19 +31,28 @@ from mock_server.front import front_routes
 from mock_server.response_checks import header_value
 from mock_server.routes import Respond, mock_respond, operation_routes
 from mock_server.serving import exit_with_parent
-from mock_server.settings import Settings
+from mock_server.settings import Settings, SettingsError
 from mock_server.state import open_store
 from mock_server.validator import ContractValidator
 
 SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` hands settings to workers
 
 
-def build_context(settings: Settings, contract: Contract | None = None, validator: ContractValidator | None = None) -> Context:
+def build_context(settings: Settings, contract: Contract | None = None, validator: ContractValidator | None = None, install_faults: bool = True) -> Context:
     """`contract` and `validator`, when given, were built from settings.contract/overlay already
-    (the pytest plugin parses and compiles them once per run, not once per mock)."""
+    (the pytest plugin parses and compiles them once per run, not once per mock).
+    `install_faults=False` for `--workers` children: the parent installed the configured faults
+    in the shared state file once (each worker would add them again)."""
     tiktok.page(tiktok.Profile(0, "warm-up", 1), None)  # build Faker now, not on the first request
     contract = contract or load_contract(settings.contract, settings.overlay, settings.validation)
+    try:
+        configured = faults.check_configured(settings.faults, contract) if settings.faults else []
+    except faults.FaultError as exc:
+        raise SettingsError(f"--fault / faults: {exc}") from None
     store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit, settings.journal_max_bytes)
+    if install_faults and configured:
+        store.clear_faults()  # configured faults replace those a state file kept from the last run
+        faults.install(store, configured)
     return Context(settings, contract, validator or ContractValidator(contract), store, random.Random(settings.seed))
 
 
@@ -114,7 +123,7 @@ def create_app_from_env() -> FastAPI:
     exit_with_parent()  # a worker never outlives the `serve` process that started it
     settings = settings_from_json(os.environ[SETTINGS_ENV])
     logs.configure(settings.log_level)
-    app = create_app(settings)
+    app = create_app(ctx=build_context(settings, install_faults=False))
     freeze_startup_objects()
     return app
 

@@ -27,6 +27,7 @@ import orjson
 
 from mock_server import __version__, contract_commands, logs, serving, verify_client
 from mock_server.contract import ContractError
+from mock_server.secrets import mask_text, url_secrets
 from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve
 from mock_server.state import StateError
 
@@ -47,6 +48,7 @@ SERVE_FLAGS = (
     ("--page-size", "videos per page (default 10)"),
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
+    ("--retry-after", "Retry-After on 503s: off (default: the vendor does not document it), window (seconds until the rate-limit window resets) or SECONDS"),
     ("--cors", "origins a browser page may call the mock from, comma-separated, or * (default: CORS off)"),
     ("--fidelity", "docs (default: the vendor page's item shape) or tiktok (TikTok's full aweme shape: music, text_extra, play_addr, ...)"),
     ("--quirks", "TikTok pagination quirks to serve, comma-separated: pinned, duplicates, empty-page, page-sizes, zero-cursor, or all (default: none)"),
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     for flag, help_text in SERVE_FLAGS:
         serve.add_argument(flag, help=help_text)
     serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY[:CREDITS]", help="an API key and its credits (repeatable; default: the demo keys)")
+    serve.add_argument("--fault", action="append", dest="faults", metavar="YAML", help="a fault, as the admin API takes it, in YAML or JSON, e.g. '{steps: [503, reset, 200], match: {page: 3}}' (repeatable)")
     verify = commands.add_parser("verify-client", help="run your client against a fresh mock and check every request it makes")
     verify_client.add_arguments(verify)
     proxy = commands.add_parser("proxy", help="validating reverse proxy: forward to a real API, check both ways against the contract")
@@ -91,13 +94,16 @@ def settings_from_json(text: str) -> Settings:
         data[name] = Path(data[name]) if data[name] else None
     data["api_keys"] = tuple(ApiKey(**k) for k in data["api_keys"])
     data["rate_limit"] = RateLimit(**data["rate_limit"])
+    data["cors"] = tuple(data.get("cors") or ())
+    data["faults"] = tuple(data["faults"])
+    data["quirks"] = tuple(data.get("quirks") or ())
     return Settings(**data)
 
 
 def serve(settings: Settings) -> int:
     import uvicorn
 
-    from mock_server import http_limits
+    from mock_server import transport_faults
     from mock_server.app import SETTINGS_ENV, build_context, create_app, freeze_startup_objects
 
     if settings.upstream and settings.workers > 1:
@@ -125,7 +131,7 @@ def serve(settings: Settings) -> int:
         date_header=settings.upstream is None,  # a proxy passes the upstream's Date on
         timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
-        http=http_limits.protocol(settings.client_timeout),  # header size and time limits
+        http=transport_faults.protocol(settings.client_timeout),  # header limits, and faults below HTTP
     )
     if settings.workers == 1:
         app = create_app(ctx=ctx, responder=_responder(settings))
@@ -153,7 +159,7 @@ def _banner(settings: Settings) -> None:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     if settings.upstream:
         print(
-            f"dumpling-mock {__version__} proxy on http://{host}:{settings.port} -> {settings.upstream}\n"
+            f"dumpling-mock {__version__} proxy on http://{host}:{settings.port} -> {mask_text(settings.upstream, url_secrets(settings.upstream))}\n"
             "Requests and responses are checked against the contract: violations in the X-Mock-Violations\n"
             f"header and the journal (GET http://{host}:{settings.port}/__admin/requests). Keys are never logged.\n",
             file=sys.stderr,

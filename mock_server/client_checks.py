@@ -58,6 +58,12 @@ RULES: tuple[Rule, ...] = (
     Rule("page-size-assumed", WARNING, "stopped after a page shorter than an earlier one while has_more was 1: page sizes vary, only has_more ends a walk"),
     Rule("pinned-order", WARNING, "stopped after page one, which opens with pinned (is_top 1) older videos: pinned order is not chronological"),
     Rule("zero-cursor-followed", WARNING, "sent maxCursor \"0\" after the last page gave it (has_more 0): \"0\" is page one again"),
+    # Retry behaviour (retry_rules): a violation loses data while reporting success; a warning costs
+    # time, rate limit or credits, and the client survives it.
+    Rule("gave-up-silently", VIOLATION, "exited 0 although a request got an injected, retryable failure (502, 503, a broken connection) and was never retried"),
+    Rule("retried-client-error", WARNING, "sent the same request again after a 400/401/403/404, which the same request always gets"),
+    Rule("no-backoff", WARNING, "retried a failed request 3 times within 1000 ms: no back-off (and no Retry-After honoured)"),
+    Rule("retried-after-success", WARNING, "sent the same request again, with no other request between, after it had succeeded: the page is paid twice"),
 )
 RULE = {rule.name: rule for rule in RULES}
 
@@ -87,6 +93,7 @@ class RequestReport:
     forced: str | None = None  # how the response was forced (injected fault, Prefer, ...), if it was
     example: str | None = None  # the contract's named example the mock answered with, if any
     findings: list[Finding] = field(default_factory=list)
+    fault: str | None = None  # the fault below HTTP that broke the connection, if one did
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +104,7 @@ class RequestReport:
             "handle": self.handle,
             "forced": self.forced,
             "example": self.example,
+            "fault": self.fault,
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -104,6 +112,7 @@ class RequestReport:
 @dataclass
 class Analysis:
     requests: list[RequestReport]
+    unretried: list[int] = field(default_factory=list)  # requests whose injected, retryable failure was their last attempt
 
     def count(self, severity: str) -> int:
         return sum(1 for r in self.requests for f in r.findings if f.severity == severity)
@@ -340,13 +349,13 @@ def analyse(entries: Iterable[Mapping[str, Any]], validator: ContractValidator) 
     """Findings for a run's requests. `entries` are journal entries (plus, from verify-client,
     entries without `operation` for requests that matched no route), in the order received."""
     contract = validator.contract
-    entries = list(entries)  # read twice: the quirk rules go over the run again
     reports: list[RequestReport] = []
     trails: dict[tuple[str, str], dict[str, _Trail]] = {}
+    entries = list(entries)
     for number, entry in enumerate(entries, start=1):
         method, path = str(entry.get("method", "")), str(entry.get("path", ""))
         report = RequestReport(
-            number, method, path, int(entry.get("status") or 0), str(entry.get("handle") or ""), entry.get("forced"), entry.get("example")
+            number, method, path, int(entry.get("status") or 0), str(entry.get("handle") or ""), entry.get("forced"), entry.get("example"), fault=entry.get("fault")
         )
         reports.append(report)
         op = next((o for o in contract.operations if o.operation_id == entry.get("operation")), None)
@@ -378,7 +387,7 @@ def analyse(entries: Iterable[Mapping[str, Any]], validator: ContractValidator) 
         if paging:
             _stopped_early(reports, paging, by_subject)
             _quirk_rules(entries, reports, paging, by_subject)
-    return Analysis(reports)
+    return Analysis(reports, retry_rules(reports, entries))
 
 
 def _quirk_rules(entries: list[Mapping[str, Any]], reports: list[RequestReport], paging: Pagination, trails: dict[str, _Trail]) -> None:
@@ -413,3 +422,85 @@ def _quirk_rules(entries: list[Mapping[str, Any]], reports: list[RequestReport],
             report.findings.append(Finding("page-size-assumed", f"{paging.subject} {subject!r}: stopped after a page of {last[count]} video(s), fewer than the {max(sizes)} of an earlier page, while has_more was 1; page sizes vary, only has_more 0 ends a walk"))
         elif len(history) == 1 and history[0][0] is None and last.get(f"{PAGE_ITEMS}#pinned"):
             report.findings.append(Finding("pinned-order", f"{paging.subject} {subject!r}: stopped after page one, whose first {last[f'{PAGE_ITEMS}#pinned']} video(s) are pinned (is_top 1) and older than the rest; a client that stops at the first video older than its last sync stops there and misses newer videos"))
+
+
+# --- retry behaviour (across requests) -----------------------------------------------------------
+RETRYABLE = frozenset({502, 503})  # the page: upstream trouble and "Please try again later"
+CLIENT_ERRORS = frozenset({400, 401, 403, 404})  # about the request itself: the same request, the same answer
+NO_BACKOFF_RETRIES = 3
+NO_BACKOFF_MS = 1000
+
+
+def _failed(entry: Mapping[str, Any]) -> bool:
+    return bool(entry.get("fault")) or not 200 <= int(entry.get("status") or 0) < 300
+
+
+def _retryable(entry: Mapping[str, Any]) -> bool:
+    """A failure worth retrying: a 502/503 (the 500s the page documents are configuration errors
+    that a retry does not fix), or a connection a fault broke."""
+    return bool(entry.get("fault")) or int(entry.get("status") or 0) in RETRYABLE
+
+
+def _what(report: RequestReport) -> str:
+    if report.fault:
+        return report.fault
+    return f"{report.status} {report.example}" if report.example else str(report.status)
+
+
+def retry_rules(reports: list[RequestReport], entries: list[Mapping[str, Any]]) -> list[int]:
+    """Add the retry findings; return the numbers of requests whose last attempt got an injected,
+    retryable failure (for gave_up_silently, which also needs the exit status). A retry is the
+    same request (operation, key, body) sent again."""
+    last: dict[tuple[Any, ...], int] = {}  # attempt -> index of its latest report
+    run: dict[tuple[Any, ...], tuple[tuple[Any, ...], int | None]] = {}  # (operation, key) -> (attempt repeated, its first success)
+    burst: dict[tuple[Any, ...], tuple[float, int, int]] = {}  # attempt -> (first failure's time, its number, retries since)
+    for index, (report, entry) in enumerate(zip(reports, entries)):
+        if not entry.get("operation"):
+            continue
+        attempt = (entry.get("operation"), entry.get("key"), entry.get("body"))
+        previous = last.get(attempt)
+        repeated, paid = run.get(attempt[:2], (None, None))
+        if repeated != attempt:
+            paid = None
+        if previous is not None:
+            before, first = reports[previous], entries[previous]
+            if before.status in CLIENT_ERRORS and not before.fault and before.forced != "Prefer header":
+                report.findings.append(
+                    Finding("retried-client-error", f"repeats request #{before.number}, which got {_what(before)}: the same request gets the same answer; fix the request instead")
+                )
+            elif _retryable(first):
+                started, origin, retries = burst.get(attempt, (float(first.get("at") or 0), before.number, 0))
+                retries += 1
+                burst[attempt] = (started, origin, retries)
+                elapsed = (float(entry.get("at") or 0) - started) * 1000
+                if retries == NO_BACKOFF_RETRIES and elapsed < NO_BACKOFF_MS:
+                    report.findings.append(
+                        Finding("no-backoff", f"{retries} retries of request #{origin} within {elapsed:.0f} ms; wait longer after each failure (exponential back-off, or Retry-After when sent)")
+                    )
+        if paid is not None:  # a re-request of a page just paid for: named below when it is paid again
+            report.findings = [f for f in report.findings if f.rule != "page-refetch"]
+        if paid is not None and not _failed(entry):
+            report.findings.append(
+                Finding("retried-after-success", f"the same request as #{paid}, which had already succeeded: the page was paid twice (a retry of an answer the client did not wait for?)")
+            )
+        if not _retryable(entry):
+            burst.pop(attempt, None)
+        last[attempt] = index
+        run[attempt[:2]] = (attempt, paid if paid is not None else (None if _failed(entry) else report.number))
+    return [
+        reports[index].number
+        for index in last.values()
+        if _retryable(entries[index]) and str(entries[index].get("forced") or "").startswith("fault")
+    ]
+
+
+def gave_up_silently(analysis: Analysis, exit_code: int | None) -> None:
+    """A client that exits 0 after an injected, retryable failure it never retried has lost data
+    and said nothing: the one retry finding that is a violation."""
+    if exit_code != 0:
+        return
+    for number in analysis.unretried:
+        report = analysis.requests[number - 1]
+        report.findings.append(
+            Finding("gave-up-silently", f"got {_what(report)} (injected), was never retried, and the command still exited 0: its data is missing and nothing said so")
+        )

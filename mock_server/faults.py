@@ -1,26 +1,325 @@
-"""What makes an injected fault valid for this contract: a status the operation documents, and
-an example that status has. One check for `POST /__admin/faults` and `MockServer.fault()`, so
-both refuse the same faults with the same message."""
+"""Typed faults: what the mock does wrong, to which requests, and in what order (WireMock's
+`Fault` and `Scenario` ideas). ONE schema (openapi/admin.yaml, `FaultInput`) for the admin API
+(`POST /__admin/faults`), `serve --fault`, the config file's `faults:` and verify-client's
+`--inject`; this module checks what the schema cannot (documented statuses, example names) and
+picks the step a request gets.
+
+A fault is `match` (which requests) and `steps` (what each matching request gets, in turn). Each
+step is consumed by the next matching request; after the last one, matching requests are served
+normally. The listing shows where a sequence stands as WireMock names scenario states: `Started`
+before its first step, then `step N`. The original one-step form (`status`, `example`, `count`,
+`probability`, `latency_ms`, `operation` at the top level) is still accepted: it lasts `count`
+requests, or until cleared.
+
+Step kinds are a closed set: `STATUS` (a documented status and example), `PASS` (normal service,
+after the step's latency), and the transport faults, which happen below HTTP
+(transport_faults.py): WireMock's four names, plus `STALLED_BODY` (half the body, then nothing).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import math
+import random
+import re
+import time
+from typing import Any, Iterable, Mapping
 
-from mock_server.contract import Contract
+from mock_server.contract import Contract, bundled_path, load_contract
+from mock_server.data import tiktok
+from mock_server.overrides import Override
+from mock_server.request_checks import TIKTOK_OPERATION, Checked
+from mock_server.secrets import digest, mask
+from mock_server.settings import Settings
+from mock_server.state import Store
+from mock_server.validator import ContractValidator
+
+STATUS = "STATUS"
+PASS = "PASS"
+RESET = "CONNECTION_RESET_BY_PEER"  # RST: SO_LINGER 0, then close
+EMPTY = "EMPTY_RESPONSE"  # close without a byte
+MALFORMED = "MALFORMED_RESPONSE_CHUNK"  # a 200 status line and chunked header, a bad chunk, close
+RANDOM = "RANDOM_DATA_THEN_CLOSE"  # bytes that are not HTTP, close
+STALLED = "STALLED_BODY"  # headers and half the body, then silence until stall_ms, close
+TRANSPORT_KINDS = (RESET, EMPTY, MALFORMED, RANDOM, STALLED)
+KINDS = (STATUS, PASS, *TRANSPORT_KINDS)
+SHORT_NAMES = {"reset": RESET, "empty": EMPTY, "malformed": MALFORMED, "random": RANDOM, "stall": STALLED, "pass": PASS, "ok": PASS}
+STEP_FIELDS = ("kind", "status", "example", "latency_ms", "probability", "retry_after", "stall_ms")
+DEFAULT_STALL_MS = 30_000  # longer than most clients' read timeout
+CURSOR_FIELD = "maxCursor"  # the TikTok operation's page cursor (its NextPage link)
+
+
+class FaultError(ValueError):
+    """A fault the mock cannot apply: one line saying why (the admin API's 400, serve's exit 2)."""
+
+
+# --- parsing: the one schema, then what only the contract knows -----------------------------------
+def parse_step(raw: Any) -> dict[str, Any]:
+    """A step in any of its spellings -> its typed form. `503`, `"502/service_unavailable"`,
+    `"reset"` (or `"CONNECTION_RESET_BY_PEER"`), `{"delay_ms": 11000}`, `{"status": 503, "count": 2}`."""
+    if isinstance(raw, bool):
+        raise FaultError(f"a step is a status, a kind name or an object, not {raw!r}")
+    if isinstance(raw, int):
+        return {"kind": STATUS, "status": raw, "count": 1}
+    if isinstance(raw, str):
+        text = raw.strip()
+        match = re.fullmatch(r"(\d{3})(?:/([A-Za-z0-9_]+))?", text)
+        if match:
+            return {"kind": STATUS, "status": int(match.group(1)), **({"example": match.group(2)} if match.group(2) else {}), "count": 1}
+        kind = SHORT_NAMES.get(text.lower(), text.upper())
+        if kind not in KINDS or kind == STATUS:
+            raise FaultError(f"unknown step {raw!r}: a status (503, 502/service_unavailable) or one of {', '.join(KINDS[1:])} ({', '.join(SHORT_NAMES)})")
+        return {"kind": kind, "count": 1}
+    if not isinstance(raw, Mapping):
+        raise FaultError(f"a step is a status, a kind name or an object, not {raw!r}")
+    step = {name: raw[name] for name in STEP_FIELDS if name in raw}
+    if "delay_ms" in raw:  # the issue's and WireMock's word for the same thing
+        if "latency_ms" in raw:
+            raise FaultError("give latency_ms or delay_ms, not both")
+        step["latency_ms"] = raw["delay_ms"]
+    step["count"] = raw.get("count", 1)
+    return _typed(step)
+
+
+def _typed(step: dict[str, Any]) -> dict[str, Any]:
+    for name in ("status", "latency_ms", "retry_after", "stall_ms", "count"):
+        if name in step and isinstance(step[name], float) and step[name].is_integer():
+            step[name] = int(step[name])  # JSON Schema's integer admits 503.0
+    kind = str(step.get("kind") or (STATUS if "status" in step else PASS)).upper()
+    kind = SHORT_NAMES.get(kind.lower(), kind)
+    if kind not in KINDS:
+        raise FaultError(f"unknown kind {step.get('kind')!r}; kinds: {', '.join(KINDS)}")
+    step["kind"] = kind
+    if kind == STATUS and "status" not in step:
+        raise FaultError("a STATUS step needs a status")
+    if "status" in step and kind not in (STATUS, STALLED):
+        raise FaultError(f"{kind} sends no status: drop status (only STATUS and STALLED_BODY have one)")
+    if "example" in step and "status" not in step:
+        raise FaultError("an example needs its status")
+    if "stall_ms" in step and kind != STALLED:
+        raise FaultError("stall_ms belongs to a STALLED_BODY step")
+    if kind == STALLED:
+        step.setdefault("stall_ms", DEFAULT_STALL_MS)
+    if "retry_after" in step and step.get("status") != 503:
+        raise FaultError("retry_after goes with the documented 503 only")
+    return step
+
+
+def parse_fault(body: Mapping[str, Any], contract: Contract) -> tuple[dict[str, Any], int | None]:
+    """(what the store keeps, the number of requests it lasts or None) for a fault body that
+    passed the schema; FaultError says what the contract does not allow."""
+    match = _match(body, contract)
+    top = [name for name in (*STEP_FIELDS, "delay_ms") if name in body]
+    if "steps" in body:
+        if top or "count" in body:
+            raise FaultError(f"give steps, or a one-step fault ({', '.join(top or ['count'])}), not both")
+        steps = [parse_step(raw) for raw in body["steps"]]
+        if not steps:
+            raise FaultError("steps is empty")
+    else:
+        if not any(name in body for name in ("status", "kind")) and not (body.get("latency_ms") or body.get("delay_ms")):
+            raise FaultError("a fault needs a status, a latency_ms, or both (or a kind, or steps)")
+        steps = [parse_step({name: body[name] for name in top})]
+        del steps[0]["count"]
+        if steps[0]["kind"] == PASS and not steps[0].get("latency_ms"):
+            raise FaultError("a PASS fault changes nothing without a latency_ms")
+    ops = [op for op in contract.operations if match.get("operation") in (None, op.operation_id)]
+    for step in steps:
+        status, example = step.get("status"), step.get("example")
+        if status is None:
+            continue
+        if not any(status in op.statuses for op in ops):
+            raise FaultError(f"status {status} is not documented for {', '.join(op.operation_id for op in ops)}")
+        if example and not any(example in op.examples(status) for op in ops):
+            raise FaultError(f"{status} has no example {example!r}")
+    if len(steps) == 1 and "steps" not in body:
+        spec = {**steps[0], **({"operation": match["operation"]} if "operation" in match else {})}
+        return ({**spec, "match": match} if match else spec), body.get("count")
+    return {"steps": steps, "match": match}, sum(int(step["count"]) for step in steps)
 
 
 def fault_problem(contract: Contract, spec: Mapping[str, Any]) -> str | None:
-    """Why this fault (the admin API's FaultInput, already schema-valid) cannot be injected, or None."""
-    status, example = spec.get("status"), spec.get("example")
-    if status is None and not spec.get("latency_ms"):
-        return "a fault needs a status, a latency_ms, or both"
-    if status is None:
-        return None
-    ops = [op for op in contract.operations if spec.get("operation") in (None, op.operation_id)]
-    if not ops:
-        return f"no operation {spec.get('operation')!r} in the contract"
-    if not any(status in op.statuses for op in ops):
-        return f"status {status} is not documented for {', '.join(op.operation_id for op in ops)}"
-    if example and not any(example in op.examples(status) for op in ops):
-        return f"{status} has no example {example!r}"
+    """Why a schema-valid fault cannot be injected, or None: parse_fault's verdict, for a caller
+    that stores the body as given (the original one-step form)."""
+    try:
+        parse_fault(spec, contract)
+    except FaultError as exc:
+        return str(exc)
     return None
+
+
+def _match(body: Mapping[str, Any], contract: Contract) -> dict[str, Any]:
+    match = dict(body.get("match") or {})
+    if "operation" in body:
+        if match.get("operation", body["operation"]) != body["operation"]:
+            raise FaultError("operation and match.operation differ")
+        match["operation"] = body["operation"]
+    if "operation" in match and match["operation"] not in {op.operation_id for op in contract.operations}:
+        raise FaultError(f"no operation {match['operation']!r} in the contract")
+    if "page" in match and "max_cursor" in match:
+        raise FaultError("match a page by page or by max_cursor, not both")
+    if "page" in match and match.get("operation", TIKTOK_OPERATION) != TIKTOK_OPERATION:
+        raise FaultError(f"page applies to {TIKTOK_OPERATION} only (its maxCursor walk)")
+    if "handle" in match:
+        match["handle"] = str(match["handle"]).lstrip("@")
+    if "key" in match:  # kept as a digest and shown masked: a key never leaves the process
+        key = str(match.pop("key"))
+        match["key"], match["key_sha256"] = mask(key), digest(key).hex()
+    return match
+
+
+def admin_fault_validator() -> tuple[ContractValidator, Any]:
+    """The admin contract's validator and its addFault operation: the one schema of a fault."""
+    contract = load_contract(bundled_path("admin.yaml"), overlay=False)
+    return ContractValidator(contract), next(op for op in contract.operations if op.operation_id == "addFault")
+
+
+def check_configured(specs: Iterable[Any], contract: Contract) -> list[tuple[dict[str, Any], int | None]]:
+    """The faults of `serve --fault` / `faults:` / DUMPLING_MOCK_FAULTS, checked as the admin API
+    checks a body; FaultError names the fault by its position."""
+    validator, op = admin_fault_validator()
+    checked = []
+    for number, spec in enumerate(specs, start=1):
+        problems = validator.request_body(op, spec)
+        if problems:
+            raise FaultError(f"fault {number}: " + "; ".join(str(p) for p in problems))
+        try:
+            checked.append(parse_fault(spec, contract))
+        except FaultError as exc:
+            raise FaultError(f"fault {number}: {exc}") from None
+    return checked
+
+
+def install(store: Store, faults: Iterable[tuple[dict[str, Any], int | None]]) -> None:
+    for spec, count in faults:
+        store.add_fault(spec, count)
+
+
+def public(fault: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored fault as the admin API lists it: the key's digest stays inside, and a sequence
+    says where it stands (`Started`, then `step N`)."""
+    shown = dict(fault)
+    if "match" in shown:
+        shown["match"] = {k: v for k, v in shown["match"].items() if k != "key_sha256"}
+    steps = steps_of(fault)
+    if len(steps) > 1 and fault.get("remaining") is not None:
+        index = _step_index(steps, int(fault["remaining"]))
+        shown["state"] = "Started" if _total(steps) == fault["remaining"] else f"step {index + 1}"
+    else:
+        shown["state"] = "Started"
+    return shown
+
+
+# --- applying: which fault, which step -----------------------------------------------------------
+def steps_of(fault: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A sequence's steps, or the one step of the original form (also as verify-client writes it)."""
+    if fault.get("steps"):
+        return list(fault["steps"])
+    step = {name: fault[name] for name in STEP_FIELDS if name in fault}
+    step["kind"] = fault.get("kind") or (STATUS if "status" in fault else PASS)
+    return [step]
+
+
+def _total(steps: list[dict[str, Any]]) -> int:
+    return sum(int(step.get("count", 1)) for step in steps)
+
+
+def _step_index(steps: list[dict[str, Any]], remaining: int) -> int:
+    """The step a request takes when the fault has `remaining` requests left (before taking one)."""
+    if len(steps) == 1:
+        return 0
+    consumed = _total(steps) - remaining
+    for index, step in enumerate(steps):
+        consumed -= int(step.get("count", 1))
+        if consumed < 0:
+            return index
+    return len(steps) - 1
+
+
+def matches(fault: Mapping[str, Any], checked: Checked, settings: Settings) -> bool:
+    match: Mapping[str, Any] = fault.get("match") or {}
+    operation = match.get("operation", fault.get("operation"))
+    if operation not in (None, checked.op.operation_id):
+        return False
+    if "handle" in match and checked.handle != match["handle"]:
+        return False
+    if "key_sha256" in match and (checked.key is None or checked.key.digest.hex() != match["key_sha256"]):
+        return False
+    cursor = checked.body.get(CURSOR_FIELD) if isinstance(checked.body, dict) else None
+    if "max_cursor" in match and cursor != match["max_cursor"]:
+        return False
+    if "page" in match:
+        return checked.op.operation_id == TIKTOK_OPERATION and page_of(checked.handle, cursor, settings) == match["page"]
+    return True
+
+
+def page_of(handle: str, cursor: Any, settings: Settings) -> int | None:
+    """Which page of `handle`'s walk a cursor asks for (1: none), or None for any other cursor."""
+    if not handle or not (cursor is None or isinstance(cursor, str)):
+        return None
+    try:
+        count = tiktok.video_count(settings.seed, handle, settings.handles)
+        return tiktok.page_number(tiktok.Profile(settings.seed, handle, count, settings.page_size), cursor)
+    except ValueError:  # InvalidCursor included
+        return None
+
+
+def from_faults(store: Store, checked: Checked, settings: Settings, rng: random.Random) -> Override | None:
+    """The first fault step that applies to this request; PASS steps and latency-only faults add
+    their latency and let the next fault apply too. A step whose probability roll fails is not
+    consumed: the request is served normally and the step waits for the next matching request."""
+    latency = 0
+    for fault in store.faults():
+        if not matches(fault, checked, settings):
+            continue
+        steps, remaining = steps_of(fault), fault["remaining"]
+        step = steps[_step_index(steps, remaining) if remaining is not None else 0]
+        if step.get("probability", 1.0) < 1.0 and rng.random() >= step["probability"]:
+            continue
+        if remaining is not None:
+            before = store.take_fault(fault["id"])
+            if not before:
+                continue
+            step = steps[_step_index(steps, before)]
+            source = f"fault {fault['id']}" if len(steps) == 1 else f"fault {fault['id']} step {_step_index(steps, before) + 1} of {len(steps)}"
+        else:
+            source = f"fault {fault['id']}"
+        latency += int(step.get("latency_ms", 0))
+        kind, status = step["kind"], int(step.get("status") or 0)
+        if kind == STATUS and not (200 <= status < 300 and not step.get("example")):
+            return Override(status, step.get("example"), source, latency, retry_after=step.get("retry_after"))
+        if kind in TRANSPORT_KINDS:
+            return Override(status, step.get("example"), source, latency, transport=kind, stall_ms=int(step.get("stall_ms", 0)))
+    return Override(0, None, "fault", latency) if latency else None
+
+
+def latency_only(store: Store, op_id: str) -> Override | None:
+    """For a request that failed validation: the latency of the standing PASS faults (`--latency`)
+    that match any request of the operation, without taking a step meant for a valid request."""
+    latency = 0
+    for fault in store.faults():
+        match = fault.get("match") or {}
+        steps = steps_of(fault)
+        if fault["remaining"] is not None or len(steps) != 1 or steps[0]["kind"] != PASS:
+            continue
+        if set(match) - {"operation"} or match.get("operation", fault.get("operation")) not in (None, op_id):
+            continue
+        latency += int(steps[0].get("latency_ms", 0))
+    return Override(0, None, "fault", latency) if latency else None
+
+
+def retry_after(status: int, override: Override | None, settings: Settings, now: float | None = None) -> int | None:
+    """Seconds for a 503's `Retry-After`: the fault step's own value, else the `--retry-after`
+    switch (off by default: the vendor's page does not document the header): a fixed number, or
+    `window`, the seconds until the key's rate-limit window starts again."""
+    if status != 503:
+        return None
+    if override is not None and override.retry_after is not None:
+        return override.retry_after
+    setting = settings.retry_after
+    if setting == "off":
+        return None
+    if setting == "window":
+        period = settings.rate_limit.period_s
+        now = time.time() if now is None else now
+        return max(1, math.ceil(period - now % period))
+    return int(setting)

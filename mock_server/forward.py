@@ -6,16 +6,23 @@ and response) reach the `X-Mock-Violations` header and the journal.
 
 The upstream decides on keys and credits. When it cannot be reached or does not answer in time,
 the client gets the contract's documented 502, never a traceback. Nothing here logs a header.
+
+A hostile or broken upstream is bounded: its body is streamed and decompressed under
+`MAX_RESPONSE_BYTES` (body_limits.py: an endless body or a gzip bomb costs at most that), and the
+whole answer (headers and the last body byte) must arrive within `DEADLINE_S`; past either, the
+client gets the documented 502 (`upstream_error`), with the reason in `X-Mock-Reason`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 
 import httpx
 from starlette.requests import Request
 
+from mock_server.body_limits import MAX_RESPONSE_BYTES, BodyTooLarge, CappedBody
 from mock_server.context import Context
 from mock_server.errors import Problem
 from mock_server.overrides import Override
@@ -28,7 +35,9 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
 # the body to validate it), so the client's accept-encoding is not passed on.
 NOT_SENT = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
 NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding"}  # the body is passed on decoded
+ACCEPT_ENCODING = "gzip, deflate"  # what body_limits.CappedBody decodes under its cap
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEADLINE_S = 30.0  # the whole upstream answer, from sending the request to the last body byte
 UNREACHABLE = "service_unavailable"  # 502 example: "The video service is currently unavailable."
 FAILED = "upstream_error"  # 502 example: "Error fetching video data from the upstream service."
 
@@ -38,9 +47,11 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry ful
 class Forwarder:
     """The proxy's responder (routes.Respond). One connection pool per event loop."""
 
-    def __init__(self, upstream: str, timeout: httpx.Timeout = TIMEOUT) -> None:
+    def __init__(self, upstream: str, timeout: httpx.Timeout = TIMEOUT, deadline_s: float = DEADLINE_S, max_bytes: int = MAX_RESPONSE_BYTES) -> None:
         self.upstream = upstream.rstrip("/")
         self.timeout = timeout
+        self.deadline_s = deadline_s
+        self.max_bytes = max_bytes
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -58,19 +69,33 @@ class Forwarder:
         path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")  # as sent, still %-encoded
         url = self.upstream + path + (f"?{request.url.query}" if request.url.query else "")
         headers = [(name, value) for name, value in request.headers.items() if name not in _dropped(request.headers.get("connection"), NOT_SENT)]
+        headers.append(("accept-encoding", ACCEPT_ENCODING))
         where = httpx.URL(self.upstream).netloc.decode()
+        client = self.client()
         try:
-            response = await self.client().request(request.method, url, content=checked.raw, headers=headers)
+            async with asyncio.timeout(self.deadline_s):
+                response = await client.send(client.build_request(request.method, url, content=checked.raw, headers=headers), stream=True)
+                try:
+                    body = CappedBody(response.headers.get("content-encoding"), self.max_bytes)
+                    async for chunk in response.aiter_raw():
+                        body.feed(chunk)
+                    content = body.finish()
+                finally:
+                    await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             return problem_outcome(checked, Problem(502, UNREACHABLE, f"upstream {where} unreachable ({type(exc).__name__})"))
-        except httpx.HTTPError as exc:
+        except TimeoutError:
+            return problem_outcome(checked, Problem(502, FAILED, f"upstream {where} did not answer completely within {self.deadline_s:g} s"))
+        except BodyTooLarge:
+            return problem_outcome(checked, Problem(502, FAILED, f"upstream {where} answered a body over {self.max_bytes} bytes (after decompression)"))
+        except (httpx.HTTPError, zlib.error) as exc:
             return problem_outcome(checked, Problem(502, FAILED, f"upstream {where} failed ({type(exc).__name__})"))
         returned: dict[str, str] = {}
-        skip = _dropped(response.headers.get("connection"), NOT_RETURNED)
+        skip = _dropped(response.headers.get("connection"), NOT_RETURNED if body.decoded else NOT_RETURNED - {"content-encoding"})
         for name, value in response.headers.multi_items():
             if name not in skip:
                 returned[name] = f"{returned[name]}, {value}" if name in returned else value
-        return Outcome(response.status_code, response.content, media_type="", headers=returned)
+        return Outcome(response.status_code, content, media_type="", headers=returned)
 
 
 def _dropped(connection: str | None, always: frozenset[str]) -> frozenset[str]:

@@ -1,7 +1,7 @@
 """The ways a user asks the mock for a specific documented response, in precedence order:
 
 1. `Prefer: code=NNN[, example=NAME]` (Stoplight Prism's convention), per request;
-2. an injected fault (`POST /__admin/faults`), for the next N requests or with a probability;
+2. an injected fault (`POST /__admin/faults`, `serve --fault`): faults.py picks the step;
 3. a reserved handle, `error-NNN` or `error-NNN-NAME`, for clients that cannot set headers.
 
 All three need a valid key and a valid request: a request without a key gets the documented 401,
@@ -10,12 +10,10 @@ and a broken request its documented 400/404, first (README: the order of checks)
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
 
 from mock_server.contract import Operation
-from mock_server.state import Store
 
 PREFER_ITEM = re.compile(r"\s*([a-zA-Z_]+)\s*=\s*\"?([^\",;]*)\"?\s*")
 RESERVED_ERROR = re.compile(r"error-(\d{3})(?:-([A-Za-z0-9_]+))?")
@@ -28,6 +26,9 @@ class Override:
     source: str  # "Prefer header", "fault 3", "reserved handle"
     latency_ms: int = 0
     error: str = ""  # set when the request for an override is itself wrong
+    transport: str = ""  # a fault below HTTP (faults.TRANSPORT_KINDS), done by transport_faults
+    retry_after: int | None = None  # a fault step's Retry-After for its 503
+    stall_ms: int = 0  # how long a STALLED_BODY response stays silent
 
 
 def from_prefer(header: str | None, op: Operation) -> Override | None:
@@ -61,33 +62,6 @@ def _documented(code: str, example: str | None, op: Operation, source: str, aske
         names = ", ".join(op.examples(status)) or "none"
         return Override(400, None, source, error=f"{example_prefix}{example} is not an example of {status}; it has: {names}")
     return Override(status, example, source)
-
-
-def from_faults(store: Store, op: Operation, rng: random.Random) -> Override | None:
-    """The first active fault that applies to this request (latency-only faults add up)."""
-    latency = 0
-    for fault in store.faults():
-        if fault.get("operation") not in (None, op.operation_id):
-            continue
-        if fault.get("probability", 1.0) < 1.0 and rng.random() >= fault["probability"]:
-            continue
-        if fault["remaining"] is not None and not store.take_fault(fault["id"]):
-            continue
-        latency += int(fault.get("latency_ms", 0))
-        if fault.get("status"):
-            return Override(int(fault["status"]), fault.get("example"), f"fault {fault['id']}", latency)
-    return Override(0, None, "fault", latency) if latency else None
-
-
-def latency_only(store: Store, op: Operation) -> Override | None:
-    """For a request that failed validation: the added latency of the standing latency-only
-    faults (`--latency`), without taking a status fault or a counted fault meant for a valid request."""
-    latency = sum(
-        int(f.get("latency_ms", 0))
-        for f in store.faults()
-        if not f.get("status") and f["remaining"] is None and f.get("operation") in (None, op.operation_id)
-    )
-    return Override(0, None, "fault", latency) if latency else None
 
 
 def from_handle(handle: str, op: Operation) -> Override | None:

@@ -29,6 +29,9 @@ RESERVED_HANDLE = re.compile(r"(error-\d{3}(-[A-Za-z0-9_]{1,64})?|videos-\d{1,8}
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")  # cheap pre-check before walking the body
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a valid pair decodes to one code point above U+FFFF
 JOURNAL_BODY_BYTES = 2048  # the journal keeps this much of a body (client_checks knows longer ones are cut)
+# Read this much for the journal, so that a key straddling the cut is masked whole before the cut
+# (journal_entry.bounded; 512 characters of a key, each in up to secrets.MAX_FORM characters).
+JOURNAL_WINDOW_BYTES = JOURNAL_BODY_BYTES + 10 * 1024
 
 
 @dataclass
@@ -202,7 +205,7 @@ async def _read_body(request: Request, headers: Mapping[str, str], limit: int, c
     finally:
         timer.cancel()
     raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    checked.body_text = raw[:JOURNAL_BODY_BYTES].decode("utf-8", "replace")
+    checked.body_text = raw[:JOURNAL_WINDOW_BYTES].decode("utf-8", "replace")
     if not complete:
         reason = f"body larger than {limit} bytes"
         checked.reject(Problem(400, "invalid_json", reason), Violation("request.body", "", reason))

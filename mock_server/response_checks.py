@@ -7,9 +7,10 @@ contract; it is journaled and shown in the `X-Mock-Violations` header, never hid
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from mock_server.contract import Operation
+from mock_server.secrets import mask_text
 from mock_server.validator import ContractValidator, Violation
 
 HEADER_LIMIT = 1024
@@ -19,9 +20,10 @@ def check_response(validator: ContractValidator, op: Operation, status: int, hea
     return validator.response(op, status, headers, body)
 
 
-def violations_header(violations: list[Violation]) -> str:
-    """One header value listing the violations, short enough for any proxy."""
-    return header_value("; ".join(str(v) for v in violations), HEADER_LIMIT)
+def violations_header(violations: list[Violation], keys: Iterable[str] = ()) -> str:
+    """One header value listing the violations, short enough for any proxy; `keys` are masked
+    before the cut (an upstream may echo the client's key in a value the violation quotes)."""
+    return header_value(mask_text("; ".join(str(v) for v in violations), keys), HEADER_LIMIT)
 
 
 def header_value(text: str, limit: int) -> str:

@@ -20,11 +20,14 @@ from mock_server.client_checks import response_summary
 from mock_server.context import Context
 from mock_server.contract import Operation
 from mock_server.errors import Problem
-from mock_server.overrides import Override, from_faults, from_handle, from_prefer, latency_only
+from mock_server.faults import from_faults, latency_only, retry_after
+from mock_server.journal_entry import bounded
+from mock_server.overrides import Override, from_handle, from_prefer
 from mock_server.request_checks import Checked, check_request, request_headers
 from mock_server.responders import Outcome, problem_outcome, respond
 from mock_server.response_checks import check_response, header_value, violations_header
-from mock_server.secrets import bearer_key, mask
+from mock_server.secrets import bearer_key, mask, mask_text
+from mock_server.transport_faults import TransportFault, wire_status
 
 LEDGER_REASONS = {503: "rate limit exceeded for this key", 403: "fewer credits left than this request costs"}
 RATE_HEADERS = {"x-ratelimit-limit": "limit", "x-ratelimit-remaining": "remaining"}
@@ -80,27 +83,35 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     outcome = await responder(checked, override, ctx, request)
 
     presented = checked.presented if op.secured else bearer_key(headers_in.get("authorization"))
-    masked = mask(presented)
+    secrets = [presented, *ctx.known_keys] if presented else ctx.known_keys  # masked wherever they appear
     entry = {
         "method": request.method,
         "path": path,
         "operation": op.operation_id,
-        "key": masked,
+        "key": mask(presented),
         "content_type": headers_in.get("content-type", ""),
-        "body": checked.body_text.replace(presented, masked) if presented else checked.body_text,
-        "handle": checked.handle.replace(presented, masked) if presented else checked.handle,
+        "body": checked.body_text,
+        "handle": checked.handle,
         "example": outcome.example,
         "reason": outcome.reason,
         "warnings": checked.warnings,
         "violations": [v.as_dict() for v in checked.violations],
-        "forced": override.source if override is not None and override.status else None,
+        "forced": override.source if override is not None and (override.status or override.transport) else None,
         "response": _summary(ctx, outcome.status, outcome.body),
     }
-    settlement = ctx.store.settle(checked.key, outcome.status, outcome.cost, entry)
-    if settlement.status != outcome.status:
+    # A fault below HTTP is journaled with the status it puts on the wire (0: none) and costs nothing.
+    transport = override.transport if override is not None else ""
+    if transport:
+        entry["fault"] = transport
+    candidate = wire_status(transport, outcome.status) if transport else outcome.status
+    entry = bounded(entry, secrets)  # masked, then each field cut
+    settlement = ctx.store.settle(checked.key, candidate, 0 if transport else outcome.cost, entry)
+    if settlement.status != candidate:
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
         if settlement.journal_id is not None:  # the journal names what was sent, not the page that was not
-            ctx.store.amend_journal(settlement.journal_id, example=outcome.example, reason=outcome.reason, response=None)
+            amend = {"fault": None} if transport else {}  # the connection was not broken
+            ctx.store.amend_journal(settlement.journal_id, example=outcome.example, reason=outcome.reason, response=None, **amend)
+        transport = ""  # the ledger's documented answer comes first, as for any fault
 
     headers = dict(outcome.headers)
     if settlement.limit is not None:
@@ -110,15 +121,21 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
             if source:
                 headers[name] = str(values[source])
     if outcome.reason and outcome.status >= 400:
-        headers["X-Mock-Reason"] = header_value(outcome.reason, 512)
+        headers["X-Mock-Reason"] = header_value(mask_text(outcome.reason, secrets), 512)
     if outcome.media_type:
         headers["content-type"] = outcome.media_type
+    wait = retry_after(outcome.status, override, ctx.settings)
+    if wait is not None:
+        headers["Retry-After"] = str(wait)
+    if transport:
+        ctx.access_log.write({"method": request.method, "path": path, "status": candidate, "fault": transport, "key": entry["key"], "handle": entry["handle"]})
+        return TransportFault(transport, ctx.settings.seed, outcome.status, headers, outcome.body, override.stall_ms if override else 0)
     violations = check_response(ctx.validator, op, outcome.status, headers, outcome.body)
     shown = [*checked.violations, *violations] if proxying else violations  # a proxy forwards bad requests too
     if shown:
-        headers["X-Mock-Violations"] = violations_header(shown)
+        headers["X-Mock-Violations"] = violations_header(shown, secrets)
     if violations and settlement.journal_id is not None:
-        ctx.store.amend_journal(settlement.journal_id, response_violations=[v.as_dict() for v in violations])
+        ctx.store.amend_journal(settlement.journal_id, response_violations=bounded({"v": [v.as_dict() for v in violations]}, secrets)["v"])
     ctx.access_log.write(
         {
             "method": request.method,
@@ -143,12 +160,12 @@ def _override(headers: Mapping[str, str], checked: Checked, ctx: Context) -> Ove
     if checked.problem is not None:
         # A broken request earns its documented error before any Prefer or fault (README order),
         # so a client test cannot pass while the client sends a broken request. Latency still applies.
-        return latency_only(ctx.store, checked.op)
+        return latency_only(ctx.store, checked.op.operation_id)
     prefer = from_prefer(headers.get("prefer"), checked.op)
     if prefer is not None:
         return prefer
-    fault = from_faults(ctx.store, checked.op, ctx.rng)
-    if fault is not None and fault.status:
+    fault = from_faults(ctx.store, checked, ctx.settings, ctx.rng)
+    if fault is not None and (fault.status or fault.transport):
         return fault
     by_handle = from_handle(checked.handle, checked.op) if checked.handle else None
     if by_handle is not None and fault is not None:

@@ -13,6 +13,8 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from mock_server.secrets import mask_text, url_secrets
+
 ENV_PREFIX = "DUMPLING_MOCK_"
 DEFAULT_CREDITS = 1_000_000  # a key configured or created without credits
 DEMO_KEYS = (
@@ -75,6 +77,8 @@ class Settings:
     overlay: Path | None = None
     upstream: str | None = None  # proxy mode: forward to this base URL instead of mocking
     validation: str = "documented"  # "vendor": accept every request the vendor's YAML accepts
+    retry_after: str = "off"  # Retry-After on 503s: "off", "window" or whole seconds (faults.retry_after)
+    faults: tuple[Mapping[str, Any], ...] = ()  # installed at start, checked against admin.yaml (faults.py)
     cors: tuple[str, ...] = ()  # origins a browser page may call the mock from ("*": any); none: CORS off
     fidelity: str = "docs"  # "tiktok": items in TikTok's full aweme shape (docs/tiktok-shape.md)
     quirks: tuple[str, ...] = ()  # TikTok's pagination quirks to serve, from QUIRKS; none: ideal pages
@@ -205,6 +209,36 @@ def _quirks(value: Any) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown quirk {unknown[0]!r}: must be all, none, or comma-separated names from {', '.join(QUIRKS)}")
     return tuple(q for q in QUIRKS if q in names)  # canonical order: the same set is the same setting
+def _retry_after(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text in ("off", "window") or (re.fullmatch(r"\d{1,5}", text) and int(text) <= 86_400):
+        return str(int(text)) if text.isdigit() else text
+    raise ValueError("must be off, window, or whole seconds from 0 to 86400")
+
+
+def _faults(value: Any) -> tuple[Mapping[str, Any], ...]:
+    """Faults as YAML or JSON: a mapping, or a list of them (`--fault` is repeatable). Their
+    fields are checked against the admin API's schema when the mock starts (faults.py)."""
+    items = value if isinstance(value, list) else [value]
+    faults: list[Mapping[str, Any]] = []
+    for item in items:
+        if isinstance(item, str):
+            try:
+                item = yaml.safe_load(item)
+            except yaml.YAMLError:
+                raise ValueError("a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'") from None
+        for fault in item if isinstance(item, list) else [item]:
+            if not isinstance(fault, dict):
+                raise ValueError("a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'")
+            faults.append(_sorted(fault))
+    return tuple(faults)
+
+
+def _sorted(value: Any) -> Any:
+    """Mappings with their keys in order: the same fault from a flag and a file is the same value."""
+    if isinstance(value, dict):
+        return {str(k): _sorted(value[k]) for k in sorted(value, key=str)}
+    return [_sorted(v) for v in value] if isinstance(value, list) else value
 
 
 def _origins(value: Any) -> tuple[str, ...]:
@@ -285,6 +319,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "overlay": _existing_file,
     "upstream": _url,
     "validation": _validation,
+    "retry_after": _retry_after,
+    "faults": _faults,
     "cors": _origins,
     "fidelity": _fidelity,
     "quirks": _quirks,
@@ -292,6 +328,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
 _DEFAULTS: dict[str, Any] = {}  # filled below from the dataclass's declared defaults
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}
 FLAG_NAMES["api_keys"] = "--api-key"
+FLAG_NAMES["faults"] = "--fault"
 ENV_NAMES = {name: ENV_PREFIX + name.upper() for name in PARSERS}
 
 
@@ -300,7 +337,7 @@ def parse(name: str, raw: Any, source: str) -> Any:
     try:
         return PARSERS[name](raw)
     except ValueError as exc:
-        shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(raw)
+        shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(mask_text(str(raw), url_secrets(str(raw))) if name == "upstream" else raw)
         raise SettingsError(f"{source}: {exc} (got {shown})") from None
 
 
@@ -386,7 +423,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     for name in PARSERS:
         raw = flags.get(name)
         if name != "config" and raw not in (None, [], ""):
-            take(name, ",".join(raw) if isinstance(raw, list) else raw, FLAG_NAMES[name])
+            take(name, ",".join(raw) if isinstance(raw, list) and name != "faults" else raw, FLAG_NAMES[name])
     return dataclasses.replace(Settings(), **values)
 
 

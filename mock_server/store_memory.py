@@ -164,16 +164,18 @@ class MemoryStore:
         with self._lock:
             return [dict(fault) for fault in self._faults.values()]
 
-    def take_fault(self, fault_id: int) -> bool:
-        """Use one of a counted fault's remaining requests; False when another request took the last."""
+    def take_fault(self, fault_id: int) -> int:
+        """Use one of a counted fault's remaining requests: how many it had before (which step of a
+        sequence this request gets), 0 when another request took the last."""
         with self._lock:
             fault = self._faults.get(fault_id)
             if fault is None or not fault["remaining"]:
-                return False
+                return 0
+            before = fault["remaining"]
             fault["remaining"] -= 1
             if fault["remaining"] == 0:
                 del self._faults[fault_id]
-            return True
+            return int(before)
 
     def clear_faults(self) -> None:
         with self._lock:

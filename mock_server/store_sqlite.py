@@ -206,8 +206,9 @@ class SqliteStore:
             remembered["faults"] = [{"id": i, **orjson.loads(s), "remaining": r} for i, s, r in rows]
         return [dict(fault) for fault in remembered["faults"]]
 
-    def take_fault(self, fault_id: int) -> bool:
-        """Use one of a counted fault's remaining requests; False when another request took the last."""
+    def take_fault(self, fault_id: int) -> int:
+        """Use one of a counted fault's remaining requests: how many it had before (which step of a
+        sequence this request gets), 0 when another request took the last."""
         with self._tx():
             row = self.db.execute(
                 "UPDATE faults SET remaining = remaining - 1 WHERE id = ? AND remaining > 0 RETURNING remaining",
@@ -215,7 +216,7 @@ class SqliteStore:
             ).fetchone()
             if row is not None and row[0] == 0:
                 self.db.execute("DELETE FROM faults WHERE id = ?", (fault_id,))
-            return row is not None
+            return 0 if row is None else row[0] + 1
 
     def clear_faults(self) -> None:
         with self._tx():

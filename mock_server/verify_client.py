@@ -30,8 +30,8 @@ from typing import Any, Awaitable, Callable, MutableMapping
 import httpx
 import orjson
 
-from mock_server import logs
-from mock_server.client_checks import RULE, WARNING, Analysis, RequestReport, analyse
+from mock_server import faults, logs, transport_faults
+from mock_server.client_checks import RULE, WARNING, Analysis, RequestReport, analyse, gave_up_silently
 from mock_server.context import Context
 from mock_server.contract import Contract
 from mock_server.secrets import mask
@@ -42,7 +42,8 @@ DEFAULT_TIMEOUT_S = 300
 RATE_LIMIT_WINDOW_S = 86_400  # long enough that an exhausted limit stays exhausted for the run
 MAX_LATENCY_MS = 60_000  # the admin API's own bound for a fault's latency
 JOURNAL_PAGE = 10_000  # the admin API's largest page
-INJECT = re.compile(r"(every-error|rate-limit)(?::(\d{1,6}))?")
+INJECT = re.compile(r"(every-error|rate-limit|flaky|reset)(?::(\d{1,6}))?(?:,recover-after:(\d{1,6}))?")
+INJECT_SYNTAX = "every-error, rate-limit[:N], rate-limit:N,recover-after:M, flaky:PAGE, reset:PAGE"
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -55,6 +56,8 @@ class Misbehaviour:
     every_error: bool = False  # each documented error (status + named example) once, in turn
     rate_limit_after: int | None = None  # 503 for every request after the first N
     latency_ms: int = 0  # added to every authenticated request
+    faults: tuple[dict[str, Any], ...] = ()  # recovering scenarios, as admin API fault bodies (faults.py)
+    notes: tuple[str, ...] = ()  # what each scenario does, for the report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="MISBEHAVIOUR",
         help="every-error: each documented error once, in turn, for the first requests; "
-        "rate-limit[:N]: every request after the first N (default 1) gets the documented 503 (repeatable)",
+        "rate-limit[:N]: every request after the first N (default 1) gets the documented 503; "
+        "rate-limit:N,recover-after:M: the M requests after the first N get it, then service recovers; "
+        "flaky:PAGE: the first request for page PAGE of a handle gets a 502, the next succeeds; "
+        "reset:PAGE: its connection is reset instead (repeatable)",
     )
     parser.add_argument("--latency", metavar="MS", help=f"add MS milliseconds to every response (0-{MAX_LATENCY_MS})")
     parser.add_argument("--warnings-as-errors", action="store_true", help="fail on warnings too")
@@ -85,20 +91,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_misbehaviour(injections: list[str], latency: str | None) -> Misbehaviour:
     every_error, after = False, None
+    faults: list[dict[str, Any]] = []
+    notes: list[str] = []
     for item in injections:
         match = INJECT.fullmatch(item.strip())
-        if not match or (match.group(1) == "every-error" and match.group(2)):
-            raise SettingsError(f"--inject: unknown misbehaviour {item!r} (known: every-error, rate-limit[:N])")
-        if match.group(1) == "every-error":
+        name, number, recover = match.groups() if match else (None, None, None)
+        if (
+            not match
+            or (name == "every-error" and number)
+            or (name in ("flaky", "reset") and (not number or recover or int(number) < 1))
+            or (recover and (not number or int(number) < 1 or int(recover) < 1))
+        ):
+            raise SettingsError(f"--inject: unknown misbehaviour {item!r} (known: {INJECT_SYNTAX})")
+        if name == "every-error":
             every_error = True
+        elif name == "rate-limit" and recover:
+            faults.append({"steps": [{"kind": "PASS", "count": int(number)}, {"status": 503, "count": int(recover)}]})
+            notes.append(f"--inject {item.strip()}: the {_plural(int(recover), 'request')} after the first {number} got the documented 503, then service recovered")
+        elif name == "rate-limit":
+            after = int(number or 1)
+        elif name == "flaky":
+            faults.append({"steps": [502], "match": {"page": int(number)}})
+            notes.append(f"--inject flaky:{number}: the first request for page {number} of a handle got a 502, the next one service")
         else:
-            after = int(match.group(2) or 1)
+            faults.append({"steps": ["CONNECTION_RESET_BY_PEER"], "match": {"page": int(number)}})
+            notes.append(f"--inject reset:{number}: the first request for page {number} of a handle had its connection reset")
     ms = 0
     if latency is not None:
         if not latency.strip().isdigit() or int(latency) > MAX_LATENCY_MS:
             raise SettingsError(f"--latency: must be a whole number of milliseconds from 0 to {MAX_LATENCY_MS} (got {latency!r})")
         ms = int(latency)
-    return Misbehaviour(every_error, after, ms)
+    return Misbehaviour(every_error, after, ms, tuple(faults), tuple(notes))
 
 
 def _timeout(value: str | None) -> float:
@@ -139,6 +162,8 @@ def install_faults(ctx: Context, misbehaviour: Misbehaviour) -> int:
     Returns the number of one-shot errors queued."""
     if misbehaviour.latency_ms:
         ctx.store.add_fault({"latency_ms": misbehaviour.latency_ms}, None)
+    for body in misbehaviour.faults:  # the recovering scenarios come before every-error's queue
+        ctx.store.add_fault(*faults.parse_fault(body, ctx.contract))
     queued = 0
     if misbehaviour.every_error:
         for op in ctx.contract.operations:
@@ -192,6 +217,7 @@ def running(app: ASGIApp, log_level: str, port: int = 0) -> Iterator[str]:
         server_header=False,
         timeout_keep_alive=5,
         timeout_graceful_shutdown=5,
+        http=transport_faults.protocol(Settings().client_timeout),  # faults below HTTP need the socket
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dumpling-mock", daemon=True)
@@ -263,9 +289,13 @@ def read_journal(base_url: str) -> tuple[list[dict[str, Any]], bool]:
     return entries, bool(entries) and entries[0]["id"] > 1
 
 
-def every_error_note(analysis: Analysis, queued: int) -> str:
-    """What --inject every-error did in this run: the client may have stopped before the last error."""
-    injected = [r for r in analysis.requests if r.forced and r.forced.startswith("fault") and r.status >= 400]
+def every_error_note(analysis: Analysis, queued: int, others: frozenset[str] = frozenset()) -> str:
+    """What --inject every-error did in this run: the client may have stopped before the last error.
+    `others`: the faults of other scenarios ('fault 3'), whose errors are not every-error's."""
+    injected = [
+        r for r in analysis.requests
+        if r.forced and r.forced.startswith("fault") and r.status >= 400 and r.forced.split(" step ")[0] not in others
+    ]  # fmt: skip
     if len(injected) >= queued:
         return f"--inject every-error: {_plural(queued, 'request')} got each of the {queued} documented errors in turn"
     if not injected:
@@ -351,6 +381,8 @@ def request_table(analysis: Analysis) -> list[str]:
 
 def _status(r: RequestReport) -> str:
     """`503 (injected: rate_limited)` for a forced response: the client did not cause it."""
+    if r.fault:  # the connection was broken: no status, or one that never completed
+        return f"{r.status or '-'} (injected: {r.fault})"
     if not r.forced:
         return str(r.status)
     how = "injected" if r.forced.startswith("fault") else r.forced
@@ -404,12 +436,14 @@ def main(args: argparse.Namespace) -> int:
     key = next(k.key for k in settings.keys if k.active) if not settings.api_keys else settings.api_keys[0].key
     ctx = build_context(settings)
     queued = install_faults(ctx, misbehaviour)
+    scenarios = frozenset(f"fault {f['id']}" for f in ctx.store.faults() if "steps" in f)
     recorder = UnmatchedRecorder(create_app(ctx=ctx), ctx.contract)
     notes = []
     if misbehaviour.rate_limit_after is not None:
         notes.append(f"--inject rate-limit: requests after the first {misbehaviour.rate_limit_after} got the documented 503")
     if misbehaviour.latency_ms:
         notes.append(f"--latency: every authenticated response was delayed by {misbehaviour.latency_ms} ms")
+    notes += misbehaviour.notes
     try:
         with running(recorder, settings.log_level, settings.port) as base_url:
             env = client_env(dict(os.environ), base_url, key)
@@ -423,8 +457,9 @@ def main(args: argparse.Namespace) -> int:
         notes.append(f"the journal keeps the last {settings.journal_limit} requests; older ones were not checked")
     entries = sorted([*journal, *recorder.seen], key=lambda e: (e["at"], e.get("id", 0)))
     analysis = analyse(entries, ctx.validator)
+    gave_up_silently(analysis, exit_code if not problem else None)
     if queued:
-        notes.insert(0, every_error_note(analysis, queued))
+        notes.insert(0, every_error_note(analysis, queued, scenarios))
     verdict = judge(analysis, command, exit_code, problem, args.warnings_as_errors, notes)
     sys.stdout.write(format_report(verdict, base_url))
     sys.stdout.flush()

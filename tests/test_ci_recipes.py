@@ -4,8 +4,10 @@ GitHub workflows go through actionlint (a real linter for them). GitLab has no
 offline linter, so its file is loaded as YAML and checked for the jobs, stages,
 rules and scripts the recipe promises. Both are also checked for the two
 promises that matter most: the drift job spends a bounded number of paid
-requests and never prints or passes the API key on a command line. Finally,
-every flag a recipe passes to dumpling-mock / dumpling-contract must exist.
+requests and never prints or passes the API key on a command line. Every flag
+a recipe passes to dumpling-mock / dumpling-contract must exist. Finally, the
+recipes are for a user's repository: they name no path of this one, and use the
+published release (PyPI with its hashes, or the GHCR image) at one pinned version.
 """
 
 from __future__ import annotations
@@ -133,8 +135,12 @@ def test_gitlab_pipeline_has_the_contract_and_drift_jobs():
 
     contract, drift = jobs["contract"], jobs["drift"]
     contract_script = "\n".join(contract.get("before_script", []) + contract["script"])
-    assert "pip install ." in contract_script
-    assert "dumpling-mock serve" in contract_script and "/__admin/health" in contract_script
+    # The released image runs the mock (as a service: its CMD is `dumpling-mock serve`) and the kit.
+    release = "$DUMPLING_MOCK_IMAGE:$DUMPLING_MOCK_VERSION"
+    assert ci["default"]["image"]["name"] == release
+    (service,) = contract["services"]
+    assert service == {"name": release, "alias": "mock"}
+    assert contract["variables"]["MOCK_URL"] == "http://mock:8080" and "/__admin/health" in contract_script
     assert re.search(r"dumpling-contract .*--api-key sk_mock_demo", contract_script)
     assert any(r.get("if", "").find('"schedule"') >= 0 and r.get("when") == "never" for r in contract["rules"]), \
         "the contract job stays out of scheduled (drift) pipelines"
@@ -165,7 +171,8 @@ def recipe_invocations() -> dict[str, set[str]]:
     flags: dict[str, set[str]] = {"dumpling-mock": set(), "dumpling-contract": set()}
     for text in texts:
         for name in flags:
-            for m in re.finditer(rf"{name}\b([^\n&|;>]*)", text):
+            # A command, not a part of an image name or URL (ghcr.io/dumpling-mock/dumpling-mock:1.0).
+            for m in re.finditer(rf"(?<![\w/.-]){name}\b(?![:/])([^\n&|;>]*)", text):
                 flags[name] |= {w.split("=")[0] for w in shlex.split(m.group(1)) if w.startswith("--")}
     return flags
 
@@ -184,3 +191,99 @@ def test_recipes_only_pass_flags_the_cli_accepts(script):
     assert used, f"no recipe calls {script}"
     missing = {f for f in used if not re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", result.stdout)}
     assert not missing, f"recipes pass {sorted(missing)} but `{' '.join(argv)}` does not list them"
+
+
+# --- recipes for a user's repository: published artifacts, one pinned version (issue 18) -----------
+RECIPES = [*WORKFLOWS, GITLAB]
+
+
+def yaml_strings(node) -> list[str]:
+    """Every key and value of a YAML document: what a CI system reads (comments are not)."""
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in yaml_strings(k) + yaml_strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in yaml_strings(v)]
+    return [node] if isinstance(node, str) else []
+
+
+def repository_paths() -> set[str]:
+    """Every file and folder of this repository, relative to its root."""
+    listed = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, timeout=60).stdout.split()
+    paths = set()
+    for rel in listed or [p.relative_to(REPO).as_posix() for p in REPO.rglob("*") if ".git" not in p.parts]:
+        parts = rel.split("/")
+        paths |= {"/".join(parts[: n + 1]) for n in range(len(parts))}
+    return paths
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
+def test_recipe_names_no_path_of_this_repository(recipe: Path):
+    """Copied into a user's repository, a recipe cannot build or install from this checkout."""
+    text = "\n".join(yaml_strings(load(recipe)))
+    assert not re.search(r"pip\d?(\.\d+)? install[^\n]*\s(-e\s+)?\.(\s|$|\[)", text), "installs the checkout (pip install .)"
+    assert not re.search(r"docker (compose|build)\b|buildx", text), "builds an image from the checkout"
+    paths = repository_paths()
+    found = []
+    for path in sorted(paths):
+        # A top-level folder counts when written as a path (`docker/`, `./release`), not as the word
+        # it also is (`docker run`, "release"); files and deeper paths count as they are written.
+        folder = "/" not in path and any(p.startswith(path + "/") for p in paths)
+        written = re.escape(path) + ("/" if folder else r"(?![\w-])")
+        if re.search(r"(?:(?<=\./)|(?<![\w/.$-]))" + written, text) or (folder and re.search(rf"\./{re.escape(path)}\b", text)):
+            found.append(path)
+    assert not found, f"{recipe.name} names paths of this repository: {found}"
+
+
+def published(source_url: str) -> tuple[str, str]:
+    """(GHCR image, releases download URL) of the project whose source is `source_url`."""
+    owner_repo = source_url.removeprefix("https://github.com/").strip("/")
+    return f"ghcr.io/{owner_repo.lower()}", f"{source_url.rstrip('/')}/releases/download"
+
+
+def test_recipes_use_the_published_release_pinned_in_one_place():
+    urls = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    image, releases = published(urls["Source"])
+    versions = set()
+    for path in WORKFLOWS:
+        wf = load(path)
+        env = wf["env"]
+        # One place: the repository variable, with the release the recipe was written for as default.
+        m = re.fullmatch(r"\$\{\{ vars\.DUMPLING_MOCK_VERSION \|\| '(\d+\.\d+\.\d+)' \}\}", env["DUMPLING_MOCK_VERSION"])
+        assert m, f"{path.name}: DUMPLING_MOCK_VERSION = {env['DUMPLING_MOCK_VERSION']!r}"
+        versions.add(m.group(1))
+        assert env.get("DUMPLING_MOCK_RELEASES", releases) == releases
+        assert env.get("DUMPLING_MOCK_IMAGE", image) == image
+        text = runs(wf)
+        # Nothing else names a version: every use goes through the variable.
+        assert not re.search(r"dumpling-mock[=:@]=?\d", text) and "DUMPLING_MOCK_VERSION" in text
+        for job in wf["jobs"].values():
+            install = "\n".join(s.get("run", "") for s in job.get("steps", []))
+            if "pip install" in install:
+                assert re.search(r'pip install --require-hashes --no-deps \\\n\s+-r "\$DUMPLING_MOCK_RELEASES/'
+                                 r'v\$DUMPLING_MOCK_VERSION/requirements.txt"', install), install
+            if "docker run" in install:
+                assert '"$DUMPLING_MOCK_IMAGE:$DUMPLING_MOCK_VERSION"' in install
+    ci = load(GITLAB)
+    assert ci["variables"]["DUMPLING_MOCK_IMAGE"] == image
+    versions.add(ci["variables"]["DUMPLING_MOCK_VERSION"])
+    gitlab_text = GITLAB.read_text(encoding="utf-8")
+    assert gitlab_text.count(ci["variables"]["DUMPLING_MOCK_VERSION"]) == 1, "the version is named once"
+    assert len(versions) == 1 and re.fullmatch(r"\d+\.\d+\.\d+", versions.pop())
+    # The release workflow publishes exactly these: the image under the repository's name, and
+    # requirements.txt attached to the GitHub release.
+    release = (REPO / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
+    assert 'IMAGE=ghcr.io/${GITHUB_REPOSITORY,,}' in release and "release-assets/requirements.txt" in release
+
+
+def test_readme_copy_paste_fetches_these_recipes_at_their_release():
+    """The README's copy-paste names each recipe at the release the recipes default to."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## CI recipes"):readme.index("## Releases")]
+    version = load(GITLAB)["variables"]["DUMPLING_MOCK_VERSION"]
+    source = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Source"]
+    raw = source.replace("https://github.com/", "https://raw.githubusercontent.com/")
+    for recipe in RECIPES:
+        rel = recipe.relative_to(REPO).as_posix()
+        assert f"{raw}/v{version}/{rel}" in section, f"README's copy-paste lacks {rel} at v{version}"
+    image, _ = published(source)
+    assert f"{image}:{version}" in readme, "the README's docker run names the recipes' release"

@@ -89,6 +89,8 @@ def samples(tmp_path: Path) -> dict[str, tuple[str, Any]]:
         "overlay": (overlay, overlay),
         "upstream": ("http://127.0.0.1:9", "http://127.0.0.1:9"),
         "validation": ("vendor", "vendor"),
+        "retry_after": ("window", "window"),
+        "faults": ("{steps: [503, reset], match: {page: 2}}", [{"steps": [503, "reset"], "match": {"page": 2}}]),
         "cors": ("http://localhost:3000", ["http://localhost:3000"]),
         "fidelity": ("tiktok", "tiktok"),
         "quirks": ("zero-cursor,pinned", ["pinned", "zero-cursor"]),
@@ -100,7 +102,7 @@ def test_the_readme_documents_every_flag_of_the_issue() -> None:
     assert ISSUE_FLAGS <= flags
     for flag, env, key in documented_settings():
         if flag and env:
-            assert env == "DUMPLING_MOCK_" + flag[2:].upper().replace("-", "_") + ("S" if flag == "--api-key" else "")
+            assert env == "DUMPLING_MOCK_" + flag[2:].upper().replace("-", "_") + ("S" if flag in ("--api-key", "--fault") else "")
         if env and key:
             assert env == "DUMPLING_MOCK_" + key.upper()
 
@@ -276,5 +278,5 @@ def test_serve_end_to_end_and_access_logs_never_show_a_key(live_mock: Callable[.
         assert key not in output
     access = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"request"' in line]
     assert len(access) >= 10
-    assert {entry["key"] for entry in access} >= {alpha[:4] + "…", bravo[:4] + "…"}
+    assert {entry["key"] for entry in access} >= {alpha[:4] + "…" + alpha[-4:], bravo[:4] + "…" + bravo[-4:]}
     assert all(entry["path"] == ENDPOINT and entry["status"] for entry in access)

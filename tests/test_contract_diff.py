@@ -542,7 +542,7 @@ def test_github_docs_drift_workflow_downloads_the_page_and_fails_on_breaking_cha
     steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
     script = "\n".join(s.get("run", "") for s in steps)
     assert re.search(r'curl --fail\b.*"\$DUMPLING_DOCS_PAGE_URL"', script)
-    assert "python -m pip install ." in script
+    assert "python -m pip install --require-hashes --no-deps" in script  # the published release (issue 18)
     assert re.search(r"dumpling-mock contract diff bundled vendor-page\.md", script)
     assert "set -o pipefail" in script, "the diff's exit code, not tee's, decides the step"
     summary = [s for s in steps if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
@@ -558,8 +558,8 @@ def test_gitlab_docs_drift_job_runs_on_schedules_only_and_keeps_the_report() -> 
     assert [r["if"] for r in job["rules"] if r.get("when") != "never"] == ['$CI_PIPELINE_SOURCE == "schedule"']
     url = job["variables"]["DUMPLING_DOCS_PAGE_URL"]
     assert urlsplit(url).netloc == page_url_host() and url.endswith("/get-tiktok-profile-videos.md")
-    script = "\n".join(ci[".install"]["before_script"] + job["script"])
-    assert "python -m pip install ." in script
+    script = "\n".join(job["before_script"] + job["script"])
+    assert "python -m pip install --require-hashes --no-deps" in script  # the published release (issue 18)
     assert re.search(r'curl --fail\b.*"\$DUMPLING_DOCS_PAGE_URL"', script)
     assert re.search(r"dumpling-mock contract diff bundled vendor-page\.md", script)
     assert job["artifacts"]["when"] == "always" and "docs-drift-report.md" in job["artifacts"]["paths"]

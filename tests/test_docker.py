@@ -1,6 +1,7 @@
 """Checks for docker/Dockerfile, .dockerignore and docker/compose.yaml.
 
-No Docker engine is needed (none is assumed): the Dockerfile is linted with
+No Docker engine is needed (none is assumed; tests/test_image.py, `make test-image`,
+builds and runs the image for real with buildah): the Dockerfile is linted with
 hadolint and parsed here; compose.yaml is validated by `docker compose config`
 when a compose CLI is installed, and by structural checks always. The slow
 test proves the image's start command and healthcheck outside Docker, in a

@@ -15,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import LiveMock
+from mock_server import __version__
 from mock_server.settings import ApiKey
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
@@ -52,7 +53,7 @@ def test_a_browser_gets_a_small_page(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     page = response.text
-    assert "<h1>dumpling-mock 0.1.0</h1>" in page
+    assert f"<h1>dumpling-mock {__version__}</h1>" in page
     assert "curl -X POST http://testserver/api/v1/get-tiktok-profile-videos" in page
     assert "-H &#x27;Authorization: Bearer sk_mock_demo&#x27;" in page
     for href in ("/docs", "/openapi.json", "/openapi.yaml", "/__admin/openapi.json", "/__admin/health"):
@@ -110,7 +111,7 @@ def test_docs_render_the_operation_offline_in_chromium(live: LiveMock) -> None:
 
 def test_the_home_page_renders_in_chromium(live: LiveMock) -> None:
     dom = render(live.base_url + "/")
-    assert "<h1>dumpling-mock 0.1.0</h1>" in dom
+    assert f"<h1>dumpling-mock {__version__}</h1>" in dom
     assert f"curl -X POST {live.base_url}{ENDPOINT}" in dom
 
 

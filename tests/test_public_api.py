@@ -107,6 +107,17 @@ def test_a_fault_answers_the_next_requests_then_stops() -> None:
                 mock.fault(*bad)  # type: ignore[arg-type]
 
 
+def test_a_fault_takes_the_admin_schema_steps_and_match() -> None:
+    with MockServer(compiled=COMPILED, handles={"alice": 25, "bob": 25}) as mock:
+        mock.fault(steps=[503, "502/service_unavailable"], match={"handle": "alice"})
+        assert [post(mock, {"handle": "bob"}).status_code] == [200]
+        assert [post(mock, {"handle": "alice"}).status_code for _ in range(3)] == [503, 502, 200]
+        with pytest.raises(ValueError, match="give steps, or a one-step fault"):
+            mock.fault(503, steps=[503])
+        with pytest.raises(ValueError, match="match"):
+            mock.fault(503, match={"colour": "red"})
+
+
 def test_requests_filter_like_the_admin_api() -> None:
     with MockServer(compiled=COMPILED, keys={"sk_test_alpha": 100, "zz_test_beta": 100}) as mock:
         post(mock, {"handle": "alice"})

@@ -95,12 +95,23 @@ def test_the_banner_and_settings_errors_hide_configured_keys(tmp_path: Path) -> 
     assert key not in mock.proc.stderr.read().decode() + mock.proc.stdout.read().decode()
 
 
-def test_the_mask_shows_only_a_short_prefix() -> None:
-    key = fresh_key()
-    shown = key_secrets.mask(key)
-    assert key.startswith(shown.rstrip("…")) and len(shown.rstrip("…")) <= 4
-    assert key_secrets.mask("short") == "…"  # too short to show anything
+def test_the_mask_shows_both_ends_and_at_most_half_of_a_key() -> None:
+    key = fresh_key()  # 40 characters
+    assert key_secrets.mask(key) == key[:4] + "…" + key[-4:]
+    assert key_secrets.mask("sk_mock_demo") == "sk_…emo"  # 12 characters: 3 at each end
+    assert key_secrets.mask("abcdefgh") == "ab…gh"  # 8: 2 at each end, half of the key
+    assert key_secrets.mask("short12") == "…"  # under 8: nothing shown
+    for length in range(1, 80):
+        shown = key_secrets.mask("k" * length).replace("…", "")
+        assert len(shown) <= min(8, length // 2)
+    # the demo keys stay distinguishable (issue 17)
+    assert len({key_secrets.mask(k) for k in ("sk_mock_demo", "sk_mock_low_credits", "sk_mock_inactive")}) == 3
     assert key not in key_secrets.mask_text(f"Authorization: Bearer {key}", [])
+
+
+def test_admin_keys_are_distinguishable_without_being_shown(client: TestClient) -> None:
+    shown = {k["key"] for k in client.get("/__admin/keys").json()["keys"]}
+    assert shown == {"sk_…emo", "sk_m…dits", "sk_m…tive"}  # sk_mock_demo, sk_mock_low_credits, sk_mock_inactive
 
 
 # --- constant-time comparisons ----------------------------------------------------------------------

@@ -37,6 +37,7 @@ __all__ = [
     "InvalidCursor",
     "Profile",
     "page",
+    "page_number",
     "parse_cursor",
     "video",
     "video_count",
@@ -273,6 +274,19 @@ def video(profile: Profile, index: int, trim: bool = False) -> dict:
     if not 0 <= index < profile.video_count:
         raise IndexError(f"video index {index} out of range 0..{profile.video_count - 1}")
     return _video(profile, index, trim, None, _reach(profile))
+
+
+def page_number(profile: Profile, max_cursor: str | None) -> int | None:
+    """Which page of the walk (1 = no cursor) a maxCursor asks for: k when it is exactly the
+    max_cursor that page k-1 gave, else None (a cursor no walk of this profile sends). Faults
+    match "page k" with it, in O(1)."""
+    cursor_ms = parse_cursor(max_cursor)
+    if cursor_ms is None:
+        return 1
+    start = _first_older(profile, cursor_ms)
+    if start == 0 or start % profile.page_size or start >= profile.video_count:
+        return None
+    return start // profile.page_size + 1 if _create_time(profile, start - 1) * 1000 == cursor_ms else None
 
 
 def page(profile: Profile, max_cursor: str | None, trim: bool = False) -> dict:

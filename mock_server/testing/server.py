@@ -27,7 +27,7 @@ import orjson
 
 from mock_server.client_checks import VIOLATION, WARNING, Analysis, analyse
 from mock_server.contract import Contract, load_contract
-from mock_server.faults import fault_problem
+from mock_server import faults
 from mock_server.journal_query import JournalQuery
 from mock_server.settings import PARSERS, ApiKey, Settings, SettingsError, from_options, parse
 from mock_server.validator import ContractValidator
@@ -271,25 +271,53 @@ class MockServer:
         self._ctx.store.put_key(ApiKey(parsed.key, parsed.credits, found.active if found is not None else True))
 
     # --- faults ---------------------------------------------------------------------------------
-    def fault(self, status: int | None, example: str | None = None, times: int | None = 1, latency_ms: int = 0) -> None:
-        """Answer the next `times` requests (None: until `reset`) with a documented `status` (and
-        named `example`), after `latency_ms`. Same rules as `POST /__admin/faults`.
+    def fault(
+        self,
+        status: int | None = None,
+        example: str | None = None,
+        times: int | None = 1,
+        latency_ms: int = 0,
+        *,
+        kind: str | None = None,
+        steps: list[Any] | None = None,
+        match: Mapping[str, Any] | None = None,
+        probability: float | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Answer the next `times` matching requests (None: until `reset`) with a documented
+        `status` (and named `example`), after `latency_ms`; or break the connection (`kind`,
+        e.g. "reset"); or play a sequence of `steps`. `match` narrows it to a handle, page, key
+        or operation. The one fault schema of `POST /__admin/faults`, `serve --fault` and
+        `faults:` (openapi/admin.yaml), checked the same way.
 
         >>> mock.fault(503, times=2)  # the next two requests get the documented 503  # doctest: +SKIP
         >>> mock.fault(502, example="service_unavailable")  # doctest: +SKIP
         >>> mock.fault(None, latency_ms=200, times=None)  # every response 200 ms late  # doctest: +SKIP
+        >>> mock.fault(steps=[503, "502/service_unavailable", "reset", 200], match={"handle": "alice", "page": 3})  # doctest: +SKIP
         """
         if status is not None:
             _whole("status", status, 200, 599)
         if times is not None:
             _whole("times", times, 1, None)
         _whole("latency_ms", latency_ms, 0, MAX_LATENCY_MS)
-        spec: dict[str, Any] = {"status": status, "example": example, "latency_ms": latency_ms}
-        spec = {k: v for k, v in spec.items() if v not in (None, 0, "")}
-        problem = fault_problem(self._ctx.contract, spec)
-        if problem:
-            raise ValueError(f"fault: {problem}")
-        self._ctx.store.add_fault(spec, times)
+        body: dict[str, Any] = {
+            "status": status,
+            "example": example,
+            "latency_ms": latency_ms or None,
+            "kind": kind,
+            "steps": steps,
+            "match": dict(match) if match is not None else None,
+            "probability": probability,
+            "retry_after": retry_after,
+        }
+        body = {k: v for k, v in body.items() if v is not None}
+        if times is not None and steps is None:
+            body["count"] = times
+        try:
+            (spec, count), = faults.check_configured([body], self._ctx.contract)
+        except faults.FaultError as exc:
+            raise ValueError(f"fault: {str(exc).removeprefix('fault 1: ')}") from None
+        self._ctx.store.add_fault(spec, count)
 
     # --- the journal ----------------------------------------------------------------------------
     def requests(self, handle: str | None = None, status: int | None = None, key: str | None = None, operation: str | None = None) -> list[JournalEntry]:

@@ -85,8 +85,9 @@ def main(fault: str) -> int:
         send({"handle": "videos-3", "requestSource": "CURL"})
     elif fault == "unknown-field":
         send({"handle": "videos-3", "max_cursor": "1736092800000"})
-    elif fault == "refetch":
+    elif fault == "refetch":  # later, not straight after: that would be retried-after-success
         first_page("videos-3")
+        first_page("videos-5")
         first_page("videos-3")
     elif fault == "stops-early":
         first_page("videos-25")
