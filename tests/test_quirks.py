@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.error
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -284,3 +285,23 @@ def test_with_no_quirk_and_the_docs_shape_the_quirky_pager_is_the_plain_one() ->
         for cursor in (None, "", "0", "1", "99999999999999", str(tiktok._create_time(p, 3) * 1000) if p.video_count > 3 else "5"):
             for trim in (False, True):
                 assert quirks.page(p, cursor, trim, "docs", ()) == tiktok.page(p, cursor, trim), (handle, cursor, trim)
+
+
+def test_a_fault_matched_by_page_hits_that_page_of_the_quirky_walk() -> None:
+    """faults' `match: {page: N}` follows the quirky walk: page 4 is the empty page under `all`."""
+    p = profile()
+    cursors: list[str | None] = [None]
+    for _ in range(5):
+        cursors.append(quirks.page(p, cursors[-1], True, "docs", QUIRKS)["max_cursor"])
+    assert [quirks.page_number(p, c, QUIRKS) for c in cursors[:6]] == [1, 2, 3, 4, 5, 6]
+    assert quirks.page_number(p, str(int(cursors[3]) + 1), QUIRKS) is None  # a cursor no walk sends
+    with MockServer(quirks="all", page_size=SIZE) as mock:
+        mock.fault(503, match={"handle": HANDLE, "page": 4})
+        statuses = []
+        for cursor in cursors[:5]:
+            try:
+                page = quirky.fetch(mock.url, mock.api_key, HANDLE, cursor)
+                statuses.append((200, len(page["aweme_list"])))
+            except urllib.error.HTTPError as exc:
+                statuses.append((exc.code, 0))
+    assert statuses == [(200, 20), (200, 19), (200, 21), (503, 0), (200, 19)]

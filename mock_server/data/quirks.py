@@ -20,14 +20,16 @@ at any depth (no walk from page one is ever replayed):
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from mock_server.data import tiktok, tiktok_rich
 from mock_server.data.tiktok import Profile
 
-__all__ = ["empty_index", "first_page_last", "page", "page_size_at", "pinned_indices"]
+__all__ = ["MAX_PAGE_WALK", "empty_index", "first_page_last", "page", "page_number", "page_size_at", "pinned_indices"]
 
 MAX_PINNED = 3
+MAX_PAGE_WALK = 1000  # page_number follows at most this many pages (faults' `match: {page: N}`)
 
 
 def _n(profile: Profile, tag: str, index: int = 0) -> int:
@@ -97,42 +99,87 @@ def _item(profile: Profile, index: int, trim: bool, fidelity: str, pinned_here: 
     return docs
 
 
-def page(profile: Profile, max_cursor: str | None, trim: bool, fidelity: str, quirks: Collection[str]) -> dict[str, Any]:
-    """One response body, as tiktok.page, with `quirks` applied and items in `fidelity`'s shape."""
-    cursor_ms = tiktok.parse_cursor(max_cursor)
+@dataclass(frozen=True)
+class _Layout:
+    """Which videos a page holds, before any is rendered: what `page` serves and `page_number` follows."""
+
+    cursor_ms: int | None
+    on_top: tuple[int, ...] = ()  # pinned videos heading page one
+    indices: tuple[int, ...] = ()  # the rest, newest first (a repeat first when there is one)
+    more: bool = False
+    empty_quirk: bool = False  # the empty-page quirk's page: no video, has_more 1
+
+
+def _layout(profile: Profile, cursor_ms: int | None, quirks: Collection[str]) -> _Layout:
     n = profile.video_count
     pinned = pinned_indices(profile) if "pinned" in quirks else ()
-    extra = {"now": profile.now_s * 1000}
     start = 0 if cursor_ms is None else tiktok._first_older(profile, cursor_ms)
     exact = cursor_ms is not None and 0 < start <= n and tiktok._create_time(profile, start - 1) * 1000 == cursor_ms
-    size = page_size_at(profile, start, quirks)
-    on_top = list(pinned) if cursor_ms is None else []
-    indices = _take(profile, start, max(1, size - len(on_top)), pinned)
+    on_top = pinned if cursor_ms is None else ()
+    indices = _take(profile, start, max(1, page_size_at(profile, start, quirks) - len(on_top)), pinned)
     if not indices:
-        echo = "0" if cursor_ms is None else str(cursor_ms)
-        return {"aweme_list": [], "max_cursor": echo, "min_cursor": echo, "has_more": 0, "extra": extra}
+        return _Layout(cursor_ms)
     if "empty-page" in quirks and exact:
         target = empty_index(profile, pinned)
         if target is not None and indices[0] <= target <= indices[-1]:
-            echo = str(cursor_ms)
-            return {"aweme_list": [], "max_cursor": str(cursor_ms - 1), "min_cursor": echo, "has_more": 1, "extra": extra}  # type: ignore[operator]
-    repeated = exact and "duplicates" in quirks and start - 1 == first_page_last(profile, quirks)
-    if repeated:
+            return _Layout(cursor_ms, more=True, empty_quirk=True)
+    if exact and "duplicates" in quirks and start - 1 == first_page_last(profile, quirks):
         indices = [start - 1, *indices[:-1]] if len(indices) > 1 else [start - 1, *indices]
     last = indices[-1]
     more = (n - 1 - last) - sum(1 for p in pinned if p > last) > 0
+    return _Layout(cursor_ms, on_top, tuple(indices), more)
+
+
+def _next_cursor(profile: Profile, layout: _Layout, quirks: Collection[str]) -> str:
+    """The page's max_cursor: the oldest unpinned video's time in ms; see the module's quirks."""
+    if layout.empty_quirk:
+        return str(layout.cursor_ms - 1)  # type: ignore[operator]
+    if not layout.indices:
+        return "0" if layout.cursor_ms is None else str(layout.cursor_ms)
+    if not layout.more and "zero-cursor" in quirks:
+        return "0"
+    return str(tiktok._create_time(profile, layout.indices[-1]) * 1000)
+
+
+def page_number(profile: Profile, max_cursor: str | None, quirks: Collection[str], bound: int = MAX_PAGE_WALK) -> int | None:
+    """Which page of the walk from page one (1 = no cursor) a maxCursor asks for, under `quirks`:
+    k when it is exactly the max_cursor page k-1 gave, else None. Page sizes vary, so this follows
+    the walk's cursors (no video is rendered), at most `bound` pages: deeper pages are None."""
+    cursor_ms = tiktok.parse_cursor(max_cursor)
+    if cursor_ms is None:
+        return 1
+    layout = _layout(profile, None, quirks)
+    for number in range(2, bound + 1):
+        if not layout.more:
+            return None
+        given = _next_cursor(profile, layout, quirks)
+        if int(given) == cursor_ms:
+            return number
+        if int(given) < cursor_ms:
+            return None  # the walk went past it: a cursor no walk sends
+        layout = _layout(profile, int(given), quirks)
+    return None
+
+
+def page(profile: Profile, max_cursor: str | None, trim: bool, fidelity: str, quirks: Collection[str]) -> dict[str, Any]:
+    """One response body, as tiktok.page, with `quirks` applied and items in `fidelity`'s shape."""
+    cursor_ms = tiktok.parse_cursor(max_cursor)
+    layout = _layout(profile, cursor_ms, quirks)
+    extra = {"now": profile.now_s * 1000}
+    if not layout.indices:
+        echo = "0" if cursor_ms is None else str(cursor_ms)
+        return {"aweme_list": [], "max_cursor": _next_cursor(profile, layout, quirks), "min_cursor": echo, "has_more": 1 if layout.more else 0, "extra": extra}
     author = None if trim and fidelity == "docs" else tiktok._author(profile)
     if author is not None and fidelity == "tiktok":
         author = tiktok_rich.rich_author(profile.seed, profile.handle, author)
     reach = tiktok._reach(profile)
     show_top = "pinned" in quirks
-    items = [_item(profile, i, trim, fidelity, True, show_top, author, reach) for i in on_top]
-    items += [_item(profile, i, trim, fidelity, False, show_top, author, reach) for i in indices]
-    newest, oldest = items[len(on_top)]["create_time"], items[-1]["create_time"]
+    items = [_item(profile, i, trim, fidelity, True, show_top, author, reach) for i in layout.on_top]
+    items += [_item(profile, i, trim, fidelity, False, show_top, author, reach) for i in layout.indices]
     return {
         "aweme_list": items,
-        "max_cursor": "0" if not more and "zero-cursor" in quirks else str(oldest * 1000),
-        "min_cursor": str(newest * 1000),
-        "has_more": 1 if more else 0,
+        "max_cursor": _next_cursor(profile, layout, quirks),
+        "min_cursor": str(items[len(layout.on_top)]["create_time"] * 1000),
+        "has_more": 1 if layout.more else 0,
         "extra": extra,
     }
