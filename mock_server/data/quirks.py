@@ -15,6 +15,9 @@ at any depth (no walk from page one is ever replayed):
 - page-sizes: each page holds page_size-2 .. page_size+1 videos (18-21 with --page-size 20, as TikTok's
   pages), drawn from the page's first video.
 - zero-cursor: the last page's `max_cursor` is "0" (has_more 0); "0" asked again is page one.
+
+`page_number` tells which page of the walk a cursor asks for (faults' `match: {page: N}`): page sizes
+vary, so it follows the walk's cursors from page one, without rendering a video, up to MAX_PAGE_WALK.
 """
 
 from __future__ import annotations
