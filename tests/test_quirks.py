@@ -305,3 +305,14 @@ def test_a_fault_matched_by_page_hits_that_page_of_the_quirky_walk() -> None:
             except urllib.error.HTTPError as exc:
                 statuses.append((exc.code, 0))
     assert statuses == [(200, 20), (200, 19), (200, 21), (503, 0), (200, 19)]
+
+
+def test_the_readme_sizes_and_the_trimmed_tiktok_item() -> None:
+    """README: docs pages are about a sixth the size of TikTok-shaped ones (7 KB against 46 KB for
+    ten videos); docs/tiktok-shape.md: `trim: true` keeps aweme_id, desc, create_time, statistics, is_top."""
+    docs = len(Pages(Settings()).render("stoolpresidente", None, False))
+    rich = len(Pages(Settings(fidelity="tiktok")).render("stoolpresidente", None, False))
+    assert 6_500 < docs < 8_000 and 40_000 < rich < 52_000
+    trimmed = orjson.loads(Pages(Settings(fidelity="tiktok")).render("stoolpresidente", None, True))["aweme_list"][0]
+    assert list(trimmed) == ["aweme_id", "desc", "create_time", "statistics", "is_top"]
+    assert set(trimmed["statistics"]) >= {"collect_count", "forward_count", "whatsapp_share_count"}
