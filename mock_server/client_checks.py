@@ -56,7 +56,7 @@ RULES: tuple[Rule, ...] = (
     # TikTok's pagination quirks (README "Data fidelity and TikTok's pagination quirks") name why:
     Rule("stopped-at-empty-page", WARNING, "stopped at an empty page whose has_more was 1 (TikTok's empty-page quirk): the videos after it are lost"),
     Rule("page-size-assumed", WARNING, "stopped after a page shorter than an earlier one while has_more was 1: page sizes vary, only has_more ends a walk"),
-    Rule("pinned-order", WARNING, "stopped after page one, which opens with pinned (is_top 1) older videos: pinned order is not chronological"),
+    Rule("pinned-order", WARNING, "stopped after page one, which opens with pinned (is_top 1) older videos: a sync that stops at the first video older than its last run stops at a pinned one (a check: a careful sync that stops on page one gets it too)"),
     Rule("zero-cursor-followed", WARNING, "sent maxCursor \"0\" after the last page gave it (has_more 0): \"0\" is page one again"),
     # Retry behaviour (retry_rules): a violation loses data while reporting success; a warning costs
     # time, rate limit or credits, and the client survives it.
