@@ -33,7 +33,8 @@ from typing import Any, Callable, Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mock_server.data import tiktok  # noqa: E402  (after the path tweak, for a checkout without install)
+from mock_server.data import quirks, tiktok  # noqa: E402  (after the path tweak, for a checkout without install)
+from mock_server.settings import QUIRKS  # noqa: E402
 
 ENDPOINT = "/api/v1/get-tiktok-profile-videos"
 KEY = "sk_bench_0123456789abcdef"
@@ -438,15 +439,18 @@ def deep_pages(plan: Plan) -> dict[str, Any]:
 def data_module_times(profile: tiktok.Profile, rounds: int = 300) -> dict[str, float]:
     """In-process cost of computing (not serving) page 1 and the deep page, median of `rounds`."""
     out = {}
-    for label, index in (("page1", 0), ("deep", DEEP_INDEX)):
-        cursor = cursor_before(profile, index)
-        samples = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            tiktok.page(profile, cursor)
-            samples.append(time.perf_counter() - t0)
-        out[label] = round(statistics.median(samples) * 1e6, 1)
+    rich = lambda cursor: quirks.page(profile, cursor, False, "tiktok", QUIRKS)  # noqa: E731 (--fidelity tiktok --quirks all)
+    for prefix, render in (("", lambda cursor: tiktok.page(profile, cursor)), ("tiktok_all_quirks_", rich)):
+        for label, index in (("page1", 0), ("deep", DEEP_INDEX)):
+            cursor = cursor_before(profile, index)
+            samples = []
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                render(cursor)
+                samples.append(time.perf_counter() - t0)
+            out[prefix + label] = round(statistics.median(samples) * 1e6, 1)
     out["ratio"] = round(out["deep"] / out["page1"], 2)
+    out["tiktok_all_quirks_ratio"] = round(out["tiktok_all_quirks_deep"] / out["tiktok_all_quirks_page1"], 2)
     return out
 
 
@@ -606,6 +610,9 @@ def table(results: dict[str, Any]) -> str:
                      f"{r['plan']['distinct_pages']:,} distinct pages {d['page1_distinct']['p50_ms']:.2f} vs "
                      f"{d['deep_distinct']['p50_ms']:.2f} ({d['ratio_distinct_p50']}x); "
                      f"data module alone {d['data_module_us']['page1']:,.0f} vs {d['data_module_us']['deep']:,.0f} us")
+        if "tiktok_all_quirks_page1" in d["data_module_us"]:
+            lines.append(f"--fidelity tiktok --quirks all, data module alone: page 1 {d['data_module_us']['tiktok_all_quirks_page1']:,.0f} vs "
+                         f"deep {d['data_module_us']['tiktok_all_quirks_deep']:,.0f} us ({d['data_module_us']['tiktok_all_quirks_ratio']}x)")
     if "fresh_mock" in r:
         f = r["fresh_mock"]
         lines.append(f"fresh mock per test (start, first request, stop), {f['mocks']} mocks: median {f['median_ms']:.1f} ms, "

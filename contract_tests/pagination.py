@@ -34,6 +34,7 @@ ITEMS = "aweme_list"
 ITEM_ID = "aweme_id"
 ITEM_TIME = "create_time"
 HAS_MORE = "has_more"
+PINNED = "is_top"  # TikTok's pinned videos: first on page one, older than the rest, exempt from newest-first
 RESPONSE_BODY = "$response.body#/"
 REQUEST_BODY = "$request.body#/"
 FAR_PAST = 1  # a cursor (1 ms after 1970) older than any video: "0" is the first page
@@ -88,6 +89,7 @@ class Walk:
     reached_end: bool = False  # a page said has_more=0 (or was empty) and one more request confirmed it
     read: list[Page] = field(default_factory=list)  # the pages in order
     last_cursor: str = ""  # the cursor of the last page read whose has_more was 1, when the walk stopped there
+    notes: list[str] = field(default_factory=list)  # TikTok's own behaviour seen on the way: information, not drift
 
 
 def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_pages: int, asked: str = "", label: str = "page") -> Walk:
@@ -108,21 +110,32 @@ def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_page
         items = [i for i in body[ITEMS] if isinstance(i, dict)]
         result.items += len(items)
         result.read.append(Page(asked, items, response))
-        overlap = older_than_cursor(items, asked, link, f"{label} {page_no}", seen)
+        once = not any(NOTE_REPEAT in n for n in result.notes)  # TikTok's repeat is occasional: a second one is drift
+        repeated = _repeated_first(items, asked, result.read[-2].items if len(result.read) > 1 else []) if once else None
+        if repeated:
+            result.notes.append(f"{label} {page_no} {NOTE_REPEAT} {ITEM_ID} {repeated}, the last video of the page before, as its first (TikTok repeats a video across a page boundary now and then; a client drops it by {ITEM_ID})")
+        overlap = older_than_cursor(items[1:] if repeated else items, asked, link, f"{label} {page_no}", seen)
         result.problems += [Problem(m, response) for m in overlap]
         for i, item in enumerate(items):
             item_id = item.get(ITEM_ID)
             if isinstance(item_id, str):
-                if item_id in seen and not overlap:  # a page that starts before its cursor says it once
+                if item_id in seen and not overlap and not (repeated and i == 0):  # a page that starts before its cursor says it once
                     result.problems.append(Problem(f"duplicate {ITEM_ID} {item_id}: on {label} {seen[item_id]} and again on {label} {page_no}; the contract's next page is older, so no video comes twice", response))
                 seen.setdefault(item_id, page_no)
             created = _int(item.get(ITEM_TIME))
+            if item.get(PINNED) == 1 and page_no == 1 and not asked:
+                continue  # pinned: shown first whatever its age, so outside the newest-first order
             if created is not None:
                 if created > newest_allowed:
                     result.problems.append(Problem(f"{ITEM_TIME} goes up on {label} {page_no} ({ITEMS}[{i}]: {created} after {newest_allowed:.0f}): the contract lists videos newest first", response))
                 newest_allowed = min(newest_allowed, created)
         has_more = body.get(HAS_MORE)
         cursor = body.get(link.cursor_field)
+        if not items and has_more == 1 and _passable(body, link, cursors, result, label, page_no):
+            response = fetch(str(cursor))
+            cursors.add(str(cursor))
+            asked = str(cursor)
+            continue
         if not items and has_more == 1:
             result.problems.append(Problem(f"{HAS_MORE}=1 on {label} {page_no}, which is empty (status {response.status_code}, {_asked(link, asked)}); the contract expects has_more=0 on an empty page", response))
             result.ended = "an empty page"
@@ -134,6 +147,11 @@ def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_page
         if has_more == 1 and result.pages >= max_pages:
             result.ended = f"the bound of {max_pages} page(s) (has_more is still 1)"
             result.last_cursor = cursor if isinstance(cursor, str) else ""
+            return result
+        if has_more == 0 and isinstance(cursor, str) and cursor and _int(cursor) == 0:
+            result.notes.append(f"{label} {page_no}, the last ({HAS_MORE}=0), gives {link.cursor_field} \"0\" (TikTok's last page does; \"0\" asked again is the first page, so a client stops on {HAS_MORE})")
+            result.ended = f"{HAS_MORE}=0 with {link.cursor_field} \"0\""
+            result.reached_end = True
             return result
         if _int(cursor) is not None and not isinstance(cursor, str):
             result.problems.append(Problem(f"{label} {page_no} (status {response.status_code}): {link.cursor_field} is the number {cursor}; the contract expects a numeric string (\"{cursor}\"), which the walk sends as {link.cursor_param}", response))
@@ -161,6 +179,10 @@ def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_page
             result.ended = "a next page without videos"
             return result
         next_count = len(next_items)
+        if has_more == 1 and next_count == 0 and _body(following).get(HAS_MORE) == 1 and not any(NOTE_EMPTY in n for n in result.notes):
+            response = following  # perhaps TikTok's empty page with has_more=1: the loop's top decides
+            asked = cursor
+            continue
         if has_more == 1 and next_count == 0:
             result.problems.append(Problem(f"{HAS_MORE}=1 on {label} {page_no}, but the next page ({link.cursor_param}={cursor}, status {following.status_code}) is empty; the contract expects has_more=0 on the last page", following))
             result.ended = "an empty page after has_more=1"
@@ -175,6 +197,34 @@ def walk(first: Response, fetch: Callable[[str], Response], link: Link, max_page
             return result
         response = following
         asked = cursor
+
+
+NOTE_EMPTY = "empty with has_more=1"
+NOTE_REPEAT = "repeats"
+
+
+def _passable(body: dict[str, Any], link: Link, cursors: set[str], result: Walk, label: str, page_no: int) -> bool:
+    """TikTok sometimes answers an empty page with has_more=1 and a new, older cursor; asking with it
+    goes on. Once per walk that is information; a second time (or no new cursor) it is drift, so a walk
+    that never ends is still reported."""
+    cursor = body.get(link.cursor_field)
+    if any(NOTE_EMPTY in n for n in result.notes) or not isinstance(cursor, str) or _int(cursor) in (None, 0) or cursor in cursors:
+        return False
+    result.notes.append(f"{label} {page_no} is {NOTE_EMPTY} and {link.cursor_field} {cursor}; the walk went on with it (TikTok does this before the real end: a client that stops at an empty page loses the videos after it)")
+    return True
+
+
+def _repeated_first(items: list[dict[str, Any]], asked: str, before: list[dict[str, Any]]) -> str | None:
+    """The aweme_id of a page's first video when it is the previous page's last video, asked for with
+    exactly that video's time as the cursor: TikTok's repeat across a page boundary."""
+    if not items or not before or not asked:
+        return None
+    first, last = items[0], before[-1]
+    created = _int(first.get(ITEM_TIME))
+    scale = _scale(asked, created)
+    if first.get(ITEM_ID) != last.get(ITEM_ID) or not isinstance(first.get(ITEM_ID), str) or scale is None or created * scale != _int(asked):  # type: ignore[operator]
+        return None
+    return first[ITEM_ID]  # type: ignore[no-any-return]
 
 
 def older_than_cursor(items: list[dict[str, Any]], asked: str, link: Link, page: str, seen: dict[str, int]) -> list[str]:
@@ -211,6 +261,8 @@ def check_join(before: Page, after: Page, fetch: Callable[[str], Response], link
     if not 200 <= response.status_code < 300:
         return [Problem(f"{link.cursor_param}={probe} (the time of the second-oldest video of {label} {page_no}, in the cursor's unit) got status {response.status_code}; the contract expects a 200 with the videos older than it", response)]
     items = [i for i in _body(response).get(ITEMS) or [] if isinstance(i, dict)] if isinstance(_body(response).get(ITEMS), list) else []
+    if not items and _body(response).get(HAS_MORE) == 1:
+        return []  # TikTok's empty page with has_more=1 (the walk's note): this probe cannot tell
     last = before.items[-1].get(ITEM_ID)
     ids = [i.get(ITEM_ID) for i in items]
     if last not in ids:
@@ -235,6 +287,7 @@ class EndSearch:
     problems: list[Problem] = field(default_factory=list)
     ended: str = ""
     full_items: list[dict[str, Any]] = field(default_factory=list)  # the last full page seen, for its spacing
+    notes: list[str] = field(default_factory=list)  # TikTok's own behaviour seen by a probe: information
 
 
 def find_end(known: str, fetch: Callable[[str], Response], link: Link, probes: int, page_size: int) -> EndSearch:
@@ -259,7 +312,11 @@ def find_end(known: str, fetch: Callable[[str], Response], link: Link, probes: i
             result.problems.append(Problem(f"{link.cursor_param}={cursor} (a cursor {'far in the past, older than any video' if cursor == str(FAR_PAST) else 'between two seen cursors'}) got status {response.status_code}; the contract expects a 200 with the videos older than it (an empty page with has_more=0 past the last)", response))
             result.ended = "an error on a probe"
             return result
-        if not items:
+        given = body.get(link.cursor_field)
+        if not items and body.get(HAS_MORE) == 1 and not result.notes and cursor != str(FAR_PAST) and isinstance(given, str) and given != cursor:
+            result.notes.append(f"{link.cursor_param}={cursor} gave an empty page with {HAS_MORE}=1 (TikTok does this once before the end); the search took it as 'more videos are older'")
+            high = int(cursor)
+        elif not items:
             if body.get(HAS_MORE) == 1:
                 result.problems.append(Problem(f"{HAS_MORE}=1 on an empty page ({link.cursor_param}={cursor}, status {response.status_code}); the contract expects has_more=0 on an empty page", response))
                 result.ended = "an empty page with has_more=1"

@@ -64,6 +64,7 @@ def test_pagination_walk() -> None:
     _record(problems)
     KIT.state.walk = walk
     KIT.state.notes.append(f"pagination_walk: handle {KIT.handle!r}, {walk.pages} page(s), {walk.items} item(s); stopped at {walk.ended}")
+    KIT.state.notes += [f"pagination_walk: {note}" for note in walk.notes]
 
 
 @pytest.mark.budget_share(END_SHARE)
@@ -85,7 +86,7 @@ def test_pagination_end() -> None:
     if probes < 2:
         KIT.state.notes.append(f"pagination_end: not run (its share of the budget, {allowed} request(s), is too small)")
         return
-    page_size = max(len(page.items) for page in walk.read)
+    page_size = min((len(page.items) for page in walk.read if page.items), default=1)  # TikTok's page sizes vary: the smallest full page
     search = pagination.find_end(walk.last_cursor, _fetch, KIT.link, probes, page_size)  # type: ignore[arg-type]
     problems = list(search.problems)
     note = f"pagination_end: {search.requests} probe(s), {search.ended}"
@@ -98,6 +99,7 @@ def test_pagination_end() -> None:
                 start, asked = response, before
         tail = pagination.walk(start, _fetch, KIT.link, 3, asked=asked, label="end page")  # type: ignore[arg-type]
         problems += tail.problems
+        KIT.state.notes += [f"pagination_end: {note}" for note in (*search.notes, *tail.notes)]
         full = [page for page in tail.read if page.items]
         if not tail.problems and len(full) >= 2 and KIT.budget.within_share():  # the reserve covers the walk, not always the join
             problems += pagination.check_join(full[-2], full[-1], _fetch, KIT.link, len(full) - 1, label="end page")  # type: ignore[arg-type]

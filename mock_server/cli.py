@@ -55,6 +55,8 @@ SERVE_FLAGS = (
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
     ("--retry-after", "Retry-After on 503s: off (default: the vendor does not document it), window (seconds until the rate-limit window resets) or SECONDS"),
     ("--cors", "origins a browser page may call the mock from, comma-separated, or * (default: CORS off)"),
+    ("--fidelity", "docs (default: the vendor page's item shape) or tiktok (TikTok's full aweme shape: music, text_extra, play_addr, ...)"),
+    ("--quirks", "TikTok pagination quirks to serve, comma-separated: pinned, duplicates, empty-page, page-sizes, zero-cursor, or all (default: none)"),
     ("--validation", "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)"),
 )
 
@@ -103,6 +105,7 @@ def settings_from_json(text: str) -> Settings:
     data["rate_limit"] = RateLimit(**data["rate_limit"])
     data["cors"] = tuple(data.get("cors") or ())
     data["faults"] = tuple(data["faults"])
+    data["quirks"] = tuple(data.get("quirks") or ())
     return Settings(**data)
 
 

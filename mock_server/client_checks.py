@@ -27,6 +27,7 @@ WARNING = "warning"
 MORE_FIELDS = ("has_more", "hasMore")  # the page's Notes: "has_more ... (1 = yes, 0 = no)"
 SUMMARY_FIELDS = 16  # top-level scalars of a success body kept in the journal
 SUMMARY_TEXT = 64  # longest string kept
+PAGE_ITEMS, PINNED = "aweme_list", "is_top"  # TikTok's page list and pin flag: the quirk rules count them
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ RULES: tuple[Rule, ...] = (
     Rule("page-refetch", WARNING, "re-requests a page it already fetched (every success costs credits)"),
     Rule("past-last-page", WARNING, "asks for the page after one whose has_more was 0"),
     Rule("stopped-early", WARNING, "stopped paginating a handle while has_more was 1"),
+    # TikTok's pagination quirks (README "Data fidelity and TikTok's pagination quirks") name why:
+    Rule("stopped-at-empty-page", WARNING, "stopped at an empty page whose has_more was 1 (TikTok's empty-page quirk): the videos after it are lost"),
+    Rule("page-size-assumed", WARNING, "stopped after a page shorter than an earlier one while has_more was 1: page sizes vary, only has_more ends a walk"),
+    Rule("pinned-order", WARNING, "stopped after page one, which opens with pinned (is_top 1) older videos: a sync that stops at the first video older than its last run stops at a pinned one (a check: a careful sync that stops on page one gets it too)"),
+    Rule("zero-cursor-followed", WARNING, "sent maxCursor \"0\" after the last page gave it (has_more 0): \"0\" is page one again"),
     # Retry behaviour (retry_rules): a violation loses data while reporting success; a warning costs
     # time, rate limit or credits, and the client survives it.
     Rule("gave-up-silently", VIOLATION, "exited 0 although a request got an injected, retryable failure (502, 503, a broken connection) and was never retried"),
@@ -158,6 +164,12 @@ def response_summary(status: int, body: bytes) -> dict[str, Any] | None:
             kept[name] = value
             if len(kept) == SUMMARY_FIELDS:
                 break
+    items = parsed.get(PAGE_ITEMS)
+    if isinstance(items, list):  # what the quirk rules need of the list: its length and its pins
+        kept[f"{PAGE_ITEMS}#count"] = len(items)
+        pinned = sum(1 for item in items if isinstance(item, dict) and item.get(PINNED) == 1)
+        if pinned:
+            kept[f"{PAGE_ITEMS}#pinned"] = pinned
     return kept
 
 
@@ -374,7 +386,42 @@ def analyse(entries: Iterable[Mapping[str, Any]], validator: ContractValidator) 
         paging = pagination(op)
         if paging:
             _stopped_early(reports, paging, by_subject)
+            _quirk_rules(entries, reports, paging, by_subject)
     return Analysis(reports, retry_rules(reports, entries))
+
+
+def _quirk_rules(entries: list[Mapping[str, Any]], reports: list[RequestReport], paging: Pagination, trails: dict[str, _Trail]) -> None:
+    """Why a client lost videos to one of TikTok's quirks, read from what it asked and was given."""
+    pages: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}  # handle -> (cursor sent, response summary)
+    for number, entry in enumerate(entries, start=1):
+        summary = entry.get("response")
+        report = reports[number - 1]
+        try:
+            body = orjson.loads(str(entry.get("body") or ""))
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(body, dict) or not isinstance(body.get(paging.subject), str):
+            continue
+        sent = body.get(paging.cursor)
+        history = pages.setdefault(body[paging.subject], [])
+        if isinstance(sent, str) and sent and set(sent) == {"0"} and history and history[-1][1].get(paging.source) == "0" and not _has_more(history[-1][1]):
+            report.findings.append(Finding("zero-cursor-followed", f"{paging.cursor} {sent!r} repeats the {paging.source} \"0\" of the last page (has_more 0): that is page one again, so a client that follows it re-reads the profile and never ends"))
+        if 200 <= report.status < 300 and isinstance(summary, dict):
+            history.append((sent if isinstance(sent, str) and sent else None, summary))
+    count = f"{PAGE_ITEMS}#count"
+    for subject, trail in trails.items():
+        history = pages.get(subject) or []
+        if trail.last is None or not _has_more(trail.last) or not history:
+            continue
+        report = reports[trail.last_number - 1]
+        last = history[-1][1]
+        sizes = [s.get(count) for _, s in history[:-1] if isinstance(s.get(count), int) and s.get(count)]
+        if last.get(count) == 0:
+            report.findings.append(Finding("stopped-at-empty-page", f"{paging.subject} {subject!r}: the last page read was empty with has_more 1; asking with its {paging.source} {last.get(paging.source)!r} goes on, so the videos after it were lost"))
+        elif isinstance(last.get(count), int) and sizes and last[count] < max(sizes):
+            report.findings.append(Finding("page-size-assumed", f"{paging.subject} {subject!r}: stopped after a page of {last[count]} video(s), fewer than the {max(sizes)} of an earlier page, while has_more was 1; page sizes vary, only has_more 0 ends a walk"))
+        elif len(history) == 1 and history[0][0] is None and last.get(f"{PAGE_ITEMS}#pinned"):
+            report.findings.append(Finding("pinned-order", f"{paging.subject} {subject!r}: stopped after page one, whose first {last[f'{PAGE_ITEMS}#pinned']} video(s) are pinned (is_top 1) and older than the rest; a client that stops at the first video older than its last sync stops there and misses newer videos"))
 
 
 # --- retry behaviour (across requests) -----------------------------------------------------------

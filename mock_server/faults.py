@@ -25,7 +25,7 @@ import time
 from typing import Any, Iterable, Mapping
 
 from mock_server.contract import Contract, bundled_path, load_contract
-from mock_server.data import tiktok
+from mock_server.data import quirks, tiktok
 from mock_server.overrides import Override
 from mock_server.request_checks import TIKTOK_OPERATION, Checked
 from mock_server.secrets import digest, mask
@@ -258,7 +258,10 @@ def page_of(handle: str, cursor: Any, settings: Settings) -> int | None:
         return None
     try:
         count = tiktok.video_count(settings.seed, handle, settings.handles)
-        return tiktok.page_number(tiktok.Profile(settings.seed, handle, count, settings.page_size), cursor)
+        profile = tiktok.Profile(settings.seed, handle, count, settings.page_size)
+        if settings.quirks:  # page sizes vary: follow the quirky walk's cursors (README "Data fidelity ...")
+            return quirks.page_number(profile, cursor, settings.quirks)
+        return tiktok.page_number(profile, cursor)
     except ValueError:  # InvalidCursor included
         return None
 

@@ -13,7 +13,7 @@ import threading
 import cachetools
 import orjson
 
-from mock_server.data import tiktok
+from mock_server.data import quirks, tiktok
 from mock_server.settings import Settings
 
 PAGE_CACHE_BYTES = 4 * 1024 * 1024
@@ -45,7 +45,11 @@ class Pages:
         settings = self.settings
         count = tiktok.video_count(settings.seed, handle, settings.handles)
         profile = tiktok.Profile(settings.seed, handle, count, settings.page_size)
-        page = orjson.dumps(tiktok.page(profile, max_cursor, trim))  # type: ignore[arg-type]
+        if settings.fidelity == "docs" and not settings.quirks:
+            body = tiktok.page(profile, max_cursor, trim)  # type: ignore[arg-type]
+        else:  # README "Data fidelity and TikTok's pagination quirks"
+            body = quirks.page(profile, max_cursor, trim, settings.fidelity, settings.quirks)  # type: ignore[arg-type]
+        page = orjson.dumps(body)
         return bytes(memoryview(page))  # an exact-size copy: orjson's bytes keep its write buffer, twice the size
 
     def __len__(self) -> int:

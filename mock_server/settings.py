@@ -30,6 +30,8 @@ PERIODS = {  # one table for `serve`, the config file, the environment and `dump
     **dict.fromkeys(("day", "days", "d"), 86400),
 }
 VALIDATIONS = ("documented", "vendor")  # README: "What is checked, and where each rule comes from"
+FIDELITIES = ("docs", "tiktok")  # README: "Data fidelity and TikTok's pagination quirks"
+QUIRKS = ("pinned", "duplicates", "empty-page", "page-sizes", "zero-cursor")  # same section, one paragraph each
 RATE_LIMIT_SYNTAX = "N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1"
 
 
@@ -78,6 +80,8 @@ class Settings:
     retry_after: str = "off"  # Retry-After on 503s: "off", "window" or whole seconds (faults.retry_after)
     faults: tuple[Mapping[str, Any], ...] = ()  # installed at start, checked against admin.yaml (faults.py)
     cors: tuple[str, ...] = ()  # origins a browser page may call the mock from ("*": any); none: CORS off
+    fidelity: str = "docs"  # "tiktok": items in TikTok's full aweme shape (docs/tiktok-shape.md)
+    quirks: tuple[str, ...] = ()  # TikTok's pagination quirks to serve, from QUIRKS; none: ideal pages
 
     def __post_init__(self) -> None:
         """A Settings built in code (tests, the Python API) gets the CLI's parsers and messages:
@@ -188,6 +192,23 @@ def _validation(value: Any) -> str:
     return text
 
 
+def _fidelity(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in FIDELITIES:
+        raise ValueError(f"must be one of {', '.join(FIDELITIES)}")
+    return text
+
+
+def _quirks(value: Any) -> tuple[str, ...]:
+    """`pinned,duplicates` (or a YAML list); `all` is every quirk, `none` (or nothing) none."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    names = [str(item).strip().lower() for item in items if str(item).strip()]
+    if names in (["all"], ["none"]):
+        return QUIRKS if names == ["all"] else ()
+    unknown = [name for name in names if name not in QUIRKS]
+    if unknown:
+        raise ValueError(f"unknown quirk {unknown[0]!r}: must be all, none, or comma-separated names from {', '.join(QUIRKS)}")
+    return tuple(q for q in QUIRKS if q in names)  # canonical order: the same set is the same setting
 def _retry_after(value: Any) -> str:
     text = str(value).strip().lower()
     if text in ("off", "window") or (re.fullmatch(r"\d{1,5}", text) and int(text) <= 86_400):
@@ -301,6 +322,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "retry_after": _retry_after,
     "faults": _faults,
     "cors": _origins,
+    "fidelity": _fidelity,
+    "quirks": _quirks,
 }
 _DEFAULTS: dict[str, Any] = {}  # filled below from the dataclass's declared defaults
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in PARSERS}

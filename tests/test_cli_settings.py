@@ -92,6 +92,8 @@ def samples(tmp_path: Path) -> dict[str, tuple[str, Any]]:
         "retry_after": ("window", "window"),
         "faults": ("{steps: [503, reset], match: {page: 2}}", [{"steps": [503, "reset"], "match": {"page": 2}}]),
         "cors": ("http://localhost:3000", ["http://localhost:3000"]),
+        "fidelity": ("tiktok", "tiktok"),
+        "quirks": ("zero-cursor,pinned", ["pinned", "zero-cursor"]),
     }
 
 

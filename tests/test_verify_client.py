@@ -284,7 +284,7 @@ def test_a_cursor_from_elsewhere_is_a_warning(validator: ContractValidator) -> N
 
 def test_response_summary_keeps_top_level_scalars_of_successes() -> None:
     body = json.dumps({"aweme_list": [{"aweme_id": "1"}], "max_cursor": "9", "has_more": 1, "extra": {"now": 1}}).encode()
-    assert response_summary(200, body) == {"max_cursor": "9", "has_more": 1}
+    assert response_summary(200, body) == {"max_cursor": "9", "has_more": 1, "aweme_list#count": 1}  # the list: only its length (and pins)
     assert response_summary(404, b'{"error": "x"}') is None
     assert response_summary(200, b"not json") is None
     assert response_summary(200, b"[1]") is None

@@ -186,7 +186,7 @@ class MockServer:
 
     Options are the settings of `dumpling-mock serve` (README "Settings"), checked the same way:
     `keys` ({key: credits}, or a list of "KEY[:CREDITS]"; default: the demo keys), `handles`
-    ({handle: number of videos}), `seed`, `rate_limit` ("2/second"), `page_size`,
+    ({handle: number of videos}), `seed`, `rate_limit` ("2/second"), `page_size`, `fidelity`, `quirks`,
     `journal_limit`, `max_body_bytes`, `client_timeout`, `contract`, `overlay`, `config`.
     `compiled` shares one parsed contract between mocks. `replay` (a HAR file or a list of them)
     and `on_miss` ("generate", "404" or "error") are `serve --replay` / `--on-miss` (replay.py).
