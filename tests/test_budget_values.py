@@ -7,14 +7,16 @@ target."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
+import requests
 
-from contract_tests.budget import Budget, BudgetSpent, ShareSpent, counted_app, counted_session
+from contract_tests.budget import Budget, BudgetAdapter, BudgetSpent, ShareSpent, counted_app, counted_session
 from contract_tests.limits import Limits, RunOutOfTime
 from mock_server.settings import RateLimit
 
@@ -172,11 +174,13 @@ def test_counted_app_counts_http_and_answers_the_lifespan_itself() -> None:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         calls.append(scope["type"])
+        if scope["type"] == "http":  # the mock gets the server's own receive and send
+            await send({"type": "http.response.start", "from": await receive()})
 
     budget = Budget(1)
     wrapped = counted_app(app, budget)
     sent: list[dict[str, Any]] = []
-    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}, {"type": "http.request"}])
 
     async def receive() -> dict[str, Any]:
         return next(messages)
@@ -192,6 +196,51 @@ def test_counted_app_counts_http_and_answers_the_lifespan_itself() -> None:
             await wrapped({"type": "http"}, receive, send)
 
     asyncio.run(run())
-    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+    assert sent == [
+        {"type": "lifespan.startup.complete"},
+        {"type": "lifespan.shutdown.complete"},
+        {"type": "http.response.start", "from": {"type": "http.request"}},
+    ]
     assert calls == ["http", "websocket"]  # the lifespan never reaches the mock
     assert budget.used == 1
+
+
+def test_session_counts_https_too() -> None:
+    """Both schemes go through the counting adapter (no TLS target here: the adapter is asked for)."""
+    budget = Budget(1)
+    session = counted_session(budget, Limits(timeout_s=5, max_time_s=None))
+    for url in ("https://target.test/x", "http://target.test/x"):
+        adapter = session.get_adapter(url)
+        assert isinstance(adapter, BudgetAdapter) and adapter.budget is budget
+
+
+def test_session_never_retries_behind_the_budget() -> None:
+    """A connection the target drops is one counted request and one connection: a hidden retry
+    would be a request sent and not counted."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(5)
+    accepted: list[int] = []
+
+    def drop() -> None:
+        try:
+            while True:
+                conn, _ = listener.accept()
+                accepted.append(1)
+                conn.recv(65536)
+                conn.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=drop, daemon=True)
+    thread.start()
+    budget = Budget(10)
+    session = counted_session(budget, Limits(timeout_s=5, max_time_s=None))
+    try:
+        with pytest.raises(requests.exceptions.ConnectionError):
+            session.get(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+        time.sleep(0.2)
+    finally:
+        listener.close()
+    assert (budget.used, len(accepted)) == (1, 1)
