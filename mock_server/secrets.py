@@ -202,7 +202,7 @@ def _forms(c: str) -> str:
         forms.append(r"\\{1,8}" + re.escape(c))
     forms.append(rf"&#0{{0,4}}{code};")
     forms.append(rf"&#(?i:x)0{{0,4}}(?i:{code:x});")
-    named = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "(?:apos|#39)"}
+    named = {"&": "(?:amp|AMP)", "<": "(?:lt|LT)", ">": "(?:gt|GT)", '"': "(?:quot|QUOT)", "'": "(?:apos|#39)"}  # HTML5 names
     if c in named:
         forms.append(f"&{named[c]};")
     if c == "+":

@@ -10,6 +10,7 @@ import hashlib
 
 import pytest
 
+from mock_server import secrets
 from mock_server.secrets import (
     bearer_key,
     digest,
@@ -23,6 +24,12 @@ from mock_server.secrets import (
     same_key,
     url_secrets,
 )
+
+@pytest.fixture(autouse=True)
+def fresh_patterns() -> None:
+    """Each key's pattern is built here, not taken from a cache an earlier test filled."""
+    secrets._pattern.cache_clear()
+
 
 KEY = "sk_live_0123456789abcdef"  # 24 characters: a quarter is 6, capped at 4 each end
 SHOWN = "sk_l…cdef"
@@ -95,11 +102,14 @@ SPECIAL = "sk_l{}ive0123456789x"  # 19 characters with `{}` one more: the mask i
     ("char", "forms"),
     [
         ("/", ["%2F", "%2f", "%252F", "%25252F", "%2525252F", "\\/", "\\\\/", "\\u002F", "\\x2f", "&#47;", "&#0047;", "&#x2F;", "&#X2f;", "&#x002f;"]),
-        ('"', ['\\"', "&quot;", "%22", "\\u0022"]),
+        ('"', ['\\"', "&quot;", "&QUOT;", "%22", "\\u0022"]),
         ("'", ["\\'", "&apos;", "&#39;"]),
-        ("&", ["&amp;", "%26"]),
-        ("<", ["&lt;"]),
-        (">", ["&gt;"]),
+        ("&", ["&amp;", "&AMP;", "%26"]),
+        ("<", ["&lt;", "&LT;"]),
+        (">", ["&gt;", "&GT;"]),
+        ("ÿ", ["\\xff", "\\u00ff", "%C3%BF"]),
+        ("\uffff", ["\\uffff", "%EF%BF%BF"]),
+        ("\ud800", ["%ED%A0%80", "\\ud800"]),  # a lone surrogate: the key's own bytes, never an error
         ("\\", ["\\\\", "%5C", "\\x5c"]),
         ("é", ["%C3%A9", "\\u00e9", "\\xe9", "&#233;", "&#xe9;"]),
         ("€", ["%E2%82%AC", "\\u20ac", "&#8364;"]),
@@ -214,3 +224,54 @@ def test_mask_data() -> None:
 )
 def test_plain(text: str, keys: tuple[str, ...], result: bool) -> None:
     assert plain(text, keys) is result
+
+
+@pytest.mark.parametrize(
+    ("char", "text"),
+    [
+        ("Ā", "\\x100"),  # \x takes two hex digits: this is U+0010 and '0'
+        ("\U00010000", "\\u10000"),  # \u takes four: U+1000 and '0'
+        ("a", "&APOS;"),
+        ("a", "&Amp;"),
+    ],
+)
+def test_what_is_not_an_encoded_form(char: str, text: str) -> None:
+    key = SPECIAL.replace("{}", char)
+    encoded = "x=" + key.replace(char, text)
+    assert mask_text(encoded, [key]) == encoded
+
+
+def test_fragments_each_one_and_as_far_as_it_goes() -> None:
+    two_starts = f"A {KEY[:12]} B {KEY[:9]} C"
+    assert mask_text(two_starts, [KEY], fragments=True) == "A sk_l… B sk_l… C"
+    two_ends = f"A {KEY[-12:]} B {KEY[-9:]} C"
+    assert mask_text(two_ends, [KEY], fragments=True) == "A …cdef B …cdef C"
+    assert mask_text(f"{KEY[:11]}X", [KEY], fragments=True) == "sk_l…X"  # 'sk_live_012', then X
+    assert mask_text(f"Y{KEY[-11:]}", [KEY], fragments=True) == "Y…cdef"  # '3456789abcdef' goes back to Y
+    assert mask_text(f"Y{KEY[-12:]}", [KEY], fragments=True) == "Y…cdef"
+
+
+def test_fragments_only_when_asked() -> None:
+    cut = f"x {KEY[:10]}"
+    assert mask_excerpt(cut, [KEY], 100) == cut
+    assert mask_excerpt(cut, [KEY], 100, fragments=True) == "x sk_l…"
+    assert mask_data(cut, [KEY], limit=100) == cut
+
+
+def test_mask_data_cuts_dict_keys_and_list_items_too() -> None:
+    assert mask_data({"long key here": ["hello world", "ok"]}, [], limit=5) == {"long …": ["hello…", "ok"]}
+
+
+def test_mask_bytes_excerpt_keeps_a_lone_surrogate_it_does_not_cut() -> None:
+    assert mask_bytes_excerpt("%\ud800", [], 100) == "%\ud800"
+    assert mask_bytes_excerpt("%\ud800", [], 4) == "%\ud800"  # 1 + 3 bytes: exactly the limit
+    assert mask_bytes_excerpt("a\ud800b" * 5, [], 4) == "a\ufffd\ufffd\ufffd"  # the surrogate's 3 bytes, cut from the text, are not UTF-8
+
+
+def test_url_secrets_edge_users() -> None:
+    def b64(s: bytes) -> str:
+        return base64.b64encode(s).decode()
+
+    assert url_secrets("http://:secret12@host/") == [":secret12", b64(b":secret12"), "secret12"]
+    # a lone surrogate cannot be sent: the Basic form has '?' where an HTTP client could not encode it
+    assert url_secrets("http://u:se\ud800cret@host/") == ["u:se\ud800cret", b64(b"u:se?cret"), "se\ud800cret"]

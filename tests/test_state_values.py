@@ -43,14 +43,15 @@ def test_decide(candidate: int, cost: int, credits: int | None, used: int, limit
 
 def test_open_store_picks_memory_or_sqlite(tmp_path: Path) -> None:
     keys = [ApiKey("sk_test_0123456789abcdef", 30)]
-    memory = open_store(None, keys, RateLimit(5, 60), 10)
-    sqlite = open_store(tmp_path / "state.db", keys, RateLimit(5, 60), 10)
+    memory = open_store(None, keys, RateLimit(5, 60), 10, journal_max_bytes=4096)
+    sqlite = open_store(tmp_path / "state.db", keys, RateLimit(5, 60), 10, journal_max_bytes=4096)
     try:
         assert type(memory).__name__ == "MemoryStore"
         assert type(sqlite).__name__ == "SqliteStore"
         assert (tmp_path / "state.db").exists()
         for store in (memory, sqlite):
             assert store.credits("sk_test_0123456789abcdef") == 30
+            assert store.journal_max_bytes == 4096  # `--journal-max-bytes` reaches either store
     finally:
         memory.close()
         sqlite.close()
