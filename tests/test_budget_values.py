@@ -244,3 +244,34 @@ def test_session_never_retries_behind_the_budget() -> None:
     finally:
         listener.close()
     assert (budget.used, len(accepted)) == (1, 1)
+
+
+def test_session_passes_the_timeout_on_outside_the_main_thread() -> None:
+    """Off the main thread the run's timer cannot fire: requests' own timeout is the bound."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    held: list[socket.socket] = []
+
+    def hold() -> None:
+        conn, _ = listener.accept()
+        held.append(conn)  # never answers; closed by the test
+
+    threading.Thread(target=hold, daemon=True).start()
+    session = counted_session(Budget(None), Limits(timeout_s=30, max_time_s=None))
+    caught: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            session.get(f"http://127.0.0.1:{listener.getsockname()[1]}/", timeout=0.3)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at which one
+            caught.append(exc)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    worker.join(10)
+    for conn in held:
+        conn.close()
+    listener.close()
+    worker.join(5)
+    assert len(caught) == 1 and isinstance(caught[0], requests.exceptions.ReadTimeout), caught

@@ -233,6 +233,7 @@ def test_plain(text: str, keys: tuple[str, ...], result: bool) -> None:
         ("\U00010000", "\\u10000"),  # \u takes four: U+1000 and '0'
         ("a", "&APOS;"),
         ("a", "&Amp;"),
+        ("X", "\\X"),  # a backslash escapes only quotes, slashes and backslashes
     ],
 )
 def test_what_is_not_an_encoded_form(char: str, text: str) -> None:
@@ -256,6 +257,8 @@ def test_fragments_only_when_asked() -> None:
     assert mask_excerpt(cut, [KEY], 100) == cut
     assert mask_excerpt(cut, [KEY], 100, fragments=True) == "x sk_l…"
     assert mask_data(cut, [KEY], limit=100) == cut
+    marked = f"a%20{KEY[:10]}"  # not plain: the masking path runs, still without fragments
+    assert mask_data(marked, [KEY], limit=100) == marked
 
 
 def test_mask_data_cuts_dict_keys_and_list_items_too() -> None:
