@@ -10,7 +10,7 @@ BASE_URL ?=
 API_KEY ?=
 
 .PHONY: run test install contract bench docker-build docker-run docker-contract docker-down lint-ci clean
-.PHONY: test-image lock dist
+.PHONY: test-image lock dist mutation
 
 $(STAMP): pyproject.toml
 	@echo "make: installing dumpling-mock and its dependencies into $(VENV) (the first time takes about 30 s)"
@@ -45,6 +45,16 @@ contract: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## Mutation testing (mutmut 3) of the core modules listed in pyproject.toml [tool.mutmut]: not
+## part of `make test`, CPU heavy (minutes per module). Prints each module's score.
+##   make mutation MODULE=mock_server.secrets MUTATION_JOBS=2
+MODULE ?=
+MUTATION_JOBS ?= 2
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[test,mutation]'
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(if $(MODULE),'$(MODULE).*')
+	$(BIN)/python tests/mutation_scores.py
 
 IMAGE   ?= dumpling-mock:local
 COMPOSE := docker compose -f docker/compose.yaml

@@ -124,7 +124,7 @@ def url_secrets(url: str | None) -> list[str]:
         return []
     decoded = f"{unquote(parts.username or '')}:{unquote(password or '')}"
     basic = base64.b64encode(decoded.encode("utf-8", "replace")).decode()
-    alone = [p for p in (password, unquote(password or "")) if len(p) >= 4]  # a shorter one only as part of the pair
+    alone = [p for p in (password or "", unquote(password or "")) if len(p) >= 4]  # a shorter one only as part of the pair; none with a user alone
     return [s for s in dict.fromkeys([userinfo, decoded, basic, *alone]) if s]
 
 
@@ -202,7 +202,7 @@ def _forms(c: str) -> str:
         forms.append(r"\\{1,8}" + re.escape(c))
     forms.append(rf"&#0{{0,4}}{code};")
     forms.append(rf"&#(?i:x)0{{0,4}}(?i:{code:x});")
-    named = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "(?:apos|#39)"}
+    named = {"&": "(?:amp|AMP)", "<": "(?:lt|LT)", ">": "(?:gt|GT)", '"': "(?:quot|QUOT)", "'": "(?:apos|#39)"}  # HTML5 names
     if c in named:
         forms.append(f"&{named[c]};")
     if c == "+":
