@@ -42,10 +42,11 @@ def reword(check: str, failure: Any, response: Response) -> tuple[str, str, str]
         where = path_words(failure.instance_path)
         keyword = str(failure.schema_path[-1]) if failure.schema_path else ""
         schema = failure.schema  # the schema holding the failing keyword
+        any_item = re.sub(r"\[[0-9]+\]", "[*]", where)  # one cause for every item of a list
         return (
             "Body breaks the contract's schema",
             f"received {status} where {schema_problem(where, keyword, schema, failure.instance)}",
-            f"{re.sub(r'[[][0-9]+[]]', '[*]', where)}: {keyword}",
+            f"{any_item}: {keyword}",
         )
     if kind == "MissingContentType":
         return (
