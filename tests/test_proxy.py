@@ -23,6 +23,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from conftest import DEMO_KEY, ENDPOINT, LiveMock, auth, free_port
+from drifting_upstream import drifting
 from mock_server.app import create_app
 from mock_server.cli import main
 from mock_server.contract import load_contract
@@ -77,37 +78,8 @@ def test_in_front_of_the_mock_the_proxy_is_transparent_and_clean(upstream: LiveM
 
 
 # --- in front of a mutated mock: the drift is reported --------------------------------------------
-def mutated(app: Any) -> Any:
-    """The mock with drift: has_more becomes a string, X-RateLimit-Limit disappears, errors get an
-    undocumented message."""
-
-    async def wrapper(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
-            await app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-
-        async def rewrite(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            body = json.loads(message["body"])
-            if "has_more" in body:
-                body["has_more"] = "yes"
-            if "error" in body:
-                body["error"] = "Something went wrong."
-            raw = json.dumps(body).encode()
-            headers = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"x-ratelimit-limit")]
-            await send({**start, "headers": [*headers, (b"content-length", str(len(raw)).encode())]})
-            await send({"type": "http.response.body", "body": raw})
-
-        await app(scope, receive, rewrite)
-
-    return wrapper
-
-
 def test_in_front_of_a_mutated_mock_the_proxy_reports_violations() -> None:
-    with running(mutated(create_app(Settings())), "warning") as drifting, proxy_client(drifting) as proxy:
+    with running(drifting(create_app(Settings())), "warning") as upstream, proxy_client(upstream) as proxy:
         page = proxy.post(ENDPOINT, json={"handle": "videos-25"}, headers=auth())
         missing = proxy.post(ENDPOINT, json={"handle": "error-404"}, headers=auth())
         journal = proxy.get("/__admin/requests").json()["requests"]

@@ -24,6 +24,7 @@ import requests
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT, LiveMock, auth, free_port
+from drifting_upstream import drifting
 from leaks import leaks
 from contract_tests import cli as contract_cli
 from mock_server import har
@@ -253,38 +254,9 @@ def test_the_unmodified_recording_conforms_offline(recorded: tuple[Path, list[ht
     assert 'failures="0"' in (tmp_path / "junit.xml").read_text()
 
 
-def drifted(app: Any) -> Any:
-    """The upstream with drift: has_more becomes a string, X-RateLimit-Limit disappears, errors get
-    an undocumented message, and the last page of a walk repeats the first video."""
-
-    async def wrapper(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
-            await app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-
-        async def rewrite(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            body = json.loads(message["body"])
-            if "has_more" in body:
-                body["has_more"] = "yes" if body["has_more"] == 1 else body["has_more"]
-            if "error" in body:
-                body["error"] = "Something went wrong."
-            raw = json.dumps(body).encode()
-            headers = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"x-ratelimit-limit")]
-            await send({**start, "headers": [*headers, (b"content-length", str(len(raw)).encode())]})
-            await send({"type": "http.response.body", "body": raw})
-
-        await app(scope, receive, rewrite)
-
-    return wrapper
-
-
 def test_a_drifted_upstreams_recording_is_reported_with_the_right_checks(tmp_path: Path, no_network: None) -> None:
     path = tmp_path / "drift.har"
-    with running(drifted(upstream_app()), "warning") as upstream:
+    with running(drifting(upstream_app(), has_more=lambda value: "yes" if value == 1 else value), "warning") as upstream:
         out = io.StringIO()
         recorder = Recorder(Forwarder(upstream), upstream, path, out=lambda: out)
         with TestClient(create_app(Settings(upstream=upstream), responder=recorder), client=("127.0.0.1", 50000)) as proxy:
