@@ -48,7 +48,7 @@ bench: $(STAMP)
 
 ## Mutation testing (mutmut 3) of the core modules listed in pyproject.toml [tool.mutmut]: not
 ## part of `make test`, CPU heavy (minutes per module). Prints each module's score.
-##   make mutation MODULE=mock_server.secrets MUTATION_JOBS=2
+##   make mutation MODULE=mock_server.server.secrets MUTATION_JOBS=2
 MODULE ?=
 MUTATION_JOBS ?= 2
 mutation: $(STAMP)

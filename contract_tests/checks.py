@@ -22,8 +22,8 @@ from schemathesis.core.transport import Response
 from contract_tests.budget import Budget
 from contract_tests.findings import flat_headers
 from contract_tests.wording import body_words
-from mock_server.contract import Contract, Operation, resolve
-from mock_server.validator import ContractValidator
+from mock_server.contract.document import Contract, Operation, resolve
+from mock_server.contract.validator import ContractValidator
 
 CheckFunction = Callable[[Any, Response, Case], None]
 TITLES = {  # finding titles (schemathesis would say "Custom check failed")

@@ -18,9 +18,9 @@ import orjson
 from schemathesis.core.transport import Response
 
 from contract_tests.wording import normalize, reword
-from mock_server.contract import Contract
-from mock_server.secrets import mask_excerpt, mask_text
-from mock_server.validator import ContractValidator
+from mock_server.contract.document import Contract
+from mock_server.server.secrets import mask_excerpt, mask_text
+from mock_server.contract.validator import ContractValidator
 
 CONTRACT = "contract"
 DOCUMENTATION = "documentation"

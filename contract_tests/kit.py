@@ -28,10 +28,10 @@ from contract_tests.limits import Limits
 from contract_tests.options import KitOptions
 from contract_tests.pagination import Link, Walk, pagination_link
 from contract_tests.progress import LiveView
-from mock_server.contract import Contract, Operation, load_contract
-from mock_server.secrets import mask_excerpt, mask_text, url_secrets
+from mock_server.contract.document import Contract, Operation, load_contract
+from mock_server.server.secrets import mask_excerpt, mask_text, url_secrets
 from mock_server.settings import ApiKey, Settings
-from mock_server.validator import ContractValidator
+from mock_server.contract.validator import ContractValidator
 
 IN_PROCESS_KEY = "sk_contract_kit_in_process"  # the only key of the in-process mock
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -159,7 +159,7 @@ class Kit:
 
     # --- masking: every text the kit writes passes here first -------------------------------------
     def mask(self, text: str) -> str:
-        """`text` with the API key and the --base-url credentials masked (mock_server.secrets)."""
+        """`text` with the API key and the --base-url credentials masked (mock_server.server.secrets)."""
         return mask_text(text, self.secrets, fragments=True)
 
     def excerpt(self, text: str | bytes, limit: int) -> str:
@@ -209,7 +209,7 @@ def _paginated_operation(contract: Contract) -> tuple[Operation, Link]:
 
 
 def _in_process_mock() -> Any:
-    from mock_server.app import create_app
+    from mock_server.app.factory import create_app
 
     return create_app(Settings(api_keys=(ApiKey(IN_PROCESS_KEY, 10**12),)))
 

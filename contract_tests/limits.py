@@ -1,5 +1,5 @@
 """Bounds the kit keeps against a hostile or broken target: a response body is read under a cap
-(`MAX_RESPONSE_BYTES` after decompression, mock_server.body_limits), each request must be complete
+(`MAX_RESPONSE_BYTES` after decompression, mock_server.server.body_limits), each request must be complete
 within `--timeout` seconds in total (connect, headers and the last body byte: a body trickling one
 byte a second is cut), and the run stops sending at `--max-time` (a request in flight is cut
 then), so every run ends, writes its reports and exits with its documented code.
@@ -22,7 +22,7 @@ import pytest
 import requests
 import urllib3
 
-from mock_server.body_limits import MAX_RESPONSE_BYTES, BodyTooLarge, CappedBody
+from mock_server.server.body_limits import MAX_RESPONSE_BYTES, BodyTooLarge, CappedBody
 
 READ_CHUNK = 64 * 1024
 

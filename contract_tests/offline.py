@@ -41,13 +41,13 @@ from contract_tests.budget import Budget
 from contract_tests.checks import TITLES, DomainChecks, kind
 from contract_tests.findings import Classifier, Finding, Recorder, cause_of
 from contract_tests.pagination import Link, Problem, pagination_link, walk
-from mock_server import har
-from mock_server.contract import Contract, Operation, load_contract
-from mock_server.pages import Pages
-from mock_server.replay import operation_of
-from mock_server.secrets import bearer_key
+from mock_server.recording import har
+from mock_server.contract.document import Contract, Operation, load_contract
+from mock_server.data.pages import Pages
+from mock_server.recording.replay import operation_of
+from mock_server.server.secrets import bearer_key
 from mock_server.settings import Settings
-from mock_server.validator import ContractValidator
+from mock_server.contract.validator import ContractValidator
 
 RESPONSES_TEST = "har::recorded_responses"
 WALK_TEST = "har::pagination_walk"

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mock_server.settings import RateLimit, parse_rate_limit
-from mock_server.secrets import mask_text, url_secrets
+from mock_server.server.secrets import mask_text, url_secrets
 
 ENV_BASE_URL = "DUMPLING_BASE_URL"
 ENV_API_KEY = "DUMPLING_API_KEY"

@@ -28,7 +28,7 @@ import orjson
 from schemathesis.core.transport import Response
 
 from contract_tests.wording import body_words
-from mock_server.contract import Operation
+from mock_server.contract.document import Operation
 
 ITEMS = "aweme_list"
 ITEM_ID = "aweme_id"

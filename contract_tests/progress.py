@@ -18,7 +18,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Column
 from rich.text import Text
 
-from mock_server.secrets import mask_text
+from mock_server.server.secrets import mask_text
 
 Counts = Callable[[], tuple[int, int]]  # () -> (requests sent, 2xx responses)
 

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from schemathesis.core.transport import Response
 
-from mock_server.contract import Operation
+from mock_server.contract.document import Operation
 
 EXCERPT = 120  # characters of a body quoted inside a sentence
 

@@ -1,5 +1,5 @@
 """`python -m mock_server` is the `dumpling-mock` console script."""
 
-from mock_server.cli import main
+from mock_server.cli.main import main
 
 raise SystemExit(main())

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import orjson
 import yaml
 
-from mock_server.secrets import mask_text, url_secrets
+from mock_server.server.secrets import mask_text, url_secrets
 
 ENV_PREFIX = "DUMPLING_MOCK_"
 DEFAULT_CREDITS = 1_000_000  # a key configured or created without credits
@@ -428,3 +429,21 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
 
 
 _DEFAULTS.update({f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory() for f in dataclasses.fields(Settings)})  # type: ignore[misc]
+
+
+def settings_to_json(settings: Settings) -> str:
+    """What `serve --workers N` hands each worker (through the environment); `settings_from_json` reads it back."""
+    data = dataclasses.asdict(settings)
+    return orjson.dumps(data, default=str).decode()
+
+
+def settings_from_json(text: str) -> Settings:
+    data: dict[str, Any] = orjson.loads(text)
+    for name in ("config", "state", "contract", "overlay"):
+        data[name] = Path(data[name]) if data[name] else None
+    data["api_keys"] = tuple(ApiKey(**k) for k in data["api_keys"])
+    data["rate_limit"] = RateLimit(**data["rate_limit"])
+    data["cors"] = tuple(data.get("cors") or ())
+    data["faults"] = tuple(data["faults"])
+    data["quirks"] = tuple(data.get("quirks") or ())
+    return Settings(**data)

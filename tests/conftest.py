@@ -16,7 +16,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server.app import create_app
+from mock_server.app.factory import create_app
 from mock_server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

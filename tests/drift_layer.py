@@ -22,7 +22,7 @@ from typing import Any, Callable
 import orjson
 import uvicorn
 
-from mock_server.app import create_app
+from mock_server.app.factory import create_app
 from mock_server.data import tiktok
 from mock_server.settings import ApiKey, Settings
 

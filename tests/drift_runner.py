@@ -38,7 +38,7 @@ PRELOAD = (  # what every run imports, heaviest first (python -X importtime)
     "pdb",
     "contract_tests.kit",
     "contract_tests.report",
-    "mock_server.app",
+    "mock_server.app.factory",
 )
 
 

@@ -12,12 +12,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT, auth
-from mock_server.admin import load_admin_contract
-from mock_server.app import create_app
-from mock_server.contract import load_contract
-from mock_server.secrets import mask
+from mock_server.admin.routes import load_admin_contract
+from mock_server.app.factory import create_app
+from mock_server.contract.document import load_contract
+from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey, Settings
-from mock_server.validator import ContractValidator
+from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

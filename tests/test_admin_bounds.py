@@ -9,8 +9,8 @@ from typing import Callable
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server.admin import load_admin_contract
-from mock_server.contract import bundled_path, read_yaml
+from mock_server.admin.routes import load_admin_contract
+from mock_server.contract.document import bundled_path, read_yaml
 from mock_server.settings import PARSERS
 
 ADMIN = load_admin_contract()

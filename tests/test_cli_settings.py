@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from conftest import ENDPOINT, ROOT, LiveMock
-from mock_server import cli
-from mock_server.contract import load_contract
+from mock_server.cli import main as cli
+from mock_server.contract.document import load_contract
 from mock_server.settings import ApiKey, RateLimit, Settings
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("dumpling-mock")

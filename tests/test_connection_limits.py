@@ -1,4 +1,4 @@
-"""Per-connection bounds below the routes (mock_server/http_limits.py), on a live server over raw
+"""Per-connection bounds below the routes (mock_server/server/http_limits.py), on a live server over raw
 sockets: a pipelining client that never reads cannot grow the server or starve others; a refused
 body is answered and the connection closed the way nginx's lingering close does; bodies (API and
 admin) get the `--client-timeout` deadline, and the connection ends with the answer."""

@@ -15,8 +15,8 @@ from contract_tests.budget import Budget
 from contract_tests.checks import DomainChecks
 from contract_tests.findings import CONTRACT, DOCUMENTATION, Classifier
 from contract_tests.kit import _paginated_operation
-from mock_server.contract import load_contract
-from mock_server.validator import ContractValidator
+from mock_server.contract.document import load_contract
+from mock_server.contract.validator import ContractValidator
 
 EFFECTIVE = load_contract()
 VENDOR = load_contract(overlay=False)

@@ -16,10 +16,10 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from mock_server.cli import main
-from mock_server.contract import load_contract
-from mock_server.contract_diff import BREAKING, NON_BREAKING, RULES, diff, diff_documents
-from mock_server.vendor_page import load_source
+from mock_server.cli.main import main
+from mock_server.contract.document import load_contract
+from mock_server.contract.diff import BREAKING, NON_BREAKING, RULES, diff, diff_documents
+from mock_server.contract.vendor_page import load_source
 from conftest import ROOT
 
 OPENAPI = ROOT / "openapi"

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from mock_server.contract import load_contract
-from mock_server.overlay import apply_overlay
-from mock_server.validator import ContractValidator
+from mock_server.contract.document import load_contract
+from mock_server.contract.overlay import apply_overlay
+from mock_server.contract.validator import ContractValidator
 from conftest import DEMO_KEY, ROOT, auth
 
 OPENAPI = ROOT / "openapi"

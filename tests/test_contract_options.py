@@ -7,7 +7,7 @@ import re
 
 from conftest import ROOT
 from contract_tests import cli, options
-from mock_server.body_limits import MAX_RESPONSE_BYTES
+from mock_server.server.body_limits import MAX_RESPONSE_BYTES
 
 
 def kit_section() -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from contract_tests import html_report
 from contract_tests.progress import LiveView
-from mock_server.secrets import mask
+from mock_server.server.secrets import mask
 
 
 def test_html_report_is_the_markdown_rendered_with_raw_html_escaped(tmp_path: Path) -> None:

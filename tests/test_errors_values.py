@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mock_server.contract import Operation, load_contract
-from mock_server.errors import PLACEHOLDER, Problem, UnknownExample, error_body, example_names, fill
+from mock_server.contract.document import Operation, load_contract
+from mock_server.pipeline.problems import PLACEHOLDER, Problem, UnknownExample, error_body, example_names, fill
 
 
 def _example(value: Any, placeholders: dict[str, str] | None = None) -> dict[str, Any]:

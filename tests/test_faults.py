@@ -1,4 +1,4 @@
-"""Typed faults (mock_server/faults.py): sequences consumed one step per matching request, the
+"""Typed faults (mock_server/faults/spec.py): sequences consumed one step per matching request, the
 match fields (handle, page, max_cursor, key, operation), per-step probability, Retry-After, one
 schema for the admin API, `serve --fault`, the environment and the config file.
 """
@@ -15,14 +15,14 @@ import yaml
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT, auth
-from mock_server import cli
-from mock_server.app import build_context, create_app
-from mock_server.contract import load_contract
+from mock_server.cli import main as cli
+from mock_server.app.factory import build_context, create_app
+from mock_server.contract.document import load_contract
 from mock_server.data import tiktok
-from mock_server.faults import FaultError, check_configured, fault_problem, parse_fault, parse_step
-from mock_server.secrets import mask
-from mock_server.settings import ApiKey, RateLimit, Settings, SettingsError, resolve
-from mock_server.state import open_store
+from mock_server.faults.spec import FaultError, check_configured, fault_problem, parse_fault, parse_step
+from mock_server.server.secrets import mask
+from mock_server.settings import ApiKey, RateLimit, Settings, SettingsError, resolve, settings_from_json, settings_to_json
+from mock_server.ledger import open_store
 
 OP = load_contract().operation("POST", ENDPOINT)
 KEY, OTHER = "alpha_key_0001", "bravo_key_0002"
@@ -184,7 +184,7 @@ def test_fault_from_flag_environment_and_config_file(tmp_path: Path, monkeypatch
     monkeypatch.setattr(cli, "serve", lambda settings: captured.append(settings) or 0)
     assert cli.main(["serve", "--fault", FAULT_TEXT, "--retry-after", "3"]) == 0
     assert captured[0].faults == (FAULT,) and captured[0].retry_after == "3"
-    handed = cli.settings_from_json(cli.settings_to_json(captured[0]))  # what --workers hands to each worker
+    handed = settings_from_json(settings_to_json(captured[0]))  # what --workers hands to each worker
     assert (handed.faults, handed.retry_after) == (captured[0].faults, captured[0].retry_after)
 
 

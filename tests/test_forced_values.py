@@ -12,7 +12,7 @@ import orjson
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT, auth
-from mock_server.contract import load_contract
+from mock_server.contract.document import load_contract
 
 OP = load_contract().operation("POST", ENDPOINT)
 assert OP is not None

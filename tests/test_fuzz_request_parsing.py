@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT
-from mock_server.admin import load_admin_contract
-from mock_server.app import create_app
-from mock_server.contract import load_contract
+from mock_server.admin.routes import load_admin_contract
+from mock_server.app.factory import create_app
+from mock_server.contract.document import load_contract
 from mock_server.settings import ApiKey, RateLimit, Settings
-from mock_server.validator import ContractValidator
+from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

@@ -19,11 +19,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import DEMO_KEY, ENDPOINT, LiveMock, auth
-from mock_server.app import create_app
-from mock_server.contract import load_contract
-from mock_server.http_limits import MAX_HEADER_BYTES, MAX_HEADERS
+from mock_server.app.factory import create_app
+from mock_server.contract.document import load_contract
+from mock_server.server.http_limits import MAX_HEADER_BYTES, MAX_HEADERS
 from mock_server.settings import RateLimit, Settings
-from mock_server.validator import ContractValidator
+from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

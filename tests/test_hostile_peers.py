@@ -25,10 +25,10 @@ from conftest import ENDPOINT
 from contract_tests import exit_codes
 from hostile_target import HostileTarget
 from leaks import leaks
-from mock_server.app import create_app
-from mock_server.body_limits import MAX_RESPONSE_BYTES
-from mock_server.forward import Forwarder
-from mock_server.secrets import mask
+from mock_server.app.factory import create_app
+from mock_server.server.body_limits import MAX_RESPONSE_BYTES
+from mock_server.pipeline.forward import Forwarder
+from mock_server.server.secrets import mask
 from mock_server.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -242,7 +242,7 @@ def test_a_bad_base_url_is_refused_without_printing_its_password() -> None:
 
 
 def test_the_proxy_never_prints_the_password_of_its_upstream(capsys: pytest.CaptureFixture[str]) -> None:
-    from mock_server.cli import _banner
+    from mock_server.cli.main import _banner
     from mock_server.settings import SettingsError, resolve
 
     upstream = f"https://user:{PASSWORD}@staging.example.invalid"

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from mock_server.settings import ApiKey, RateLimit, SettingsError, resolve
-from mock_server.state import Store, open_store
+from mock_server.ledger import Store, open_store
 
 KEY = "sk_test_journal_bytes"
 CAP = 256 * 1024

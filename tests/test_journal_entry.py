@@ -13,9 +13,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT
-from mock_server.journal_entry import FIELD_CHARS, HANDLE_CHARS
-from mock_server.request_checks import JOURNAL_BODY_BYTES
-from mock_server.secrets import mask
+from mock_server.journal.entry import FIELD_CHARS, HANDLE_CHARS
+from mock_server.journal.entry import JOURNAL_BODY_BYTES
+from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey
 
 KEY = "sk_journal_" + secrets.token_hex(12)  # made at run time

@@ -12,10 +12,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT, auth
-from mock_server.admin import load_admin_contract
-from mock_server.secrets import mask
+from mock_server.admin.routes import load_admin_contract
+from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.validator import ContractValidator
+from mock_server.contract.validator import ContractValidator
 
 ADMIN = load_admin_contract()
 ADMIN_VALIDATOR = ContractValidator(ADMIN)

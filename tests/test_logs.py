@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from mock_server.logs import ACCESS, AccessLog, JsonFormatter
+from mock_server.server.logs import ACCESS, AccessLog, JsonFormatter
 
 # Every character some reader splits lines on (Python's str.splitlines splits on all of them).
 SEPARATORS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"

@@ -12,11 +12,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import DEMO_KEY, ENDPOINT, auth
-from mock_server.app import create_app
-from mock_server.contract import load_contract
-from mock_server.secrets import mask
+from mock_server.app.factory import create_app
+from mock_server.contract.document import load_contract
+from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey, RateLimit, Settings
-from mock_server.validator import ContractValidator
+from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

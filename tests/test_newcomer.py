@@ -14,8 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import DEMO_KEY, ENDPOINT, auth
-from mock_server.contract import load_contract
-from mock_server.secrets import mask
+from mock_server.contract.document import load_contract
+from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey
 
 CONTRACT = load_contract()
@@ -146,7 +146,7 @@ def test_put_key_is_a_partial_update_with_a_state_file(make_client: Callable[...
 
 
 def test_the_admin_contract_does_not_require_credits() -> None:
-    from mock_server.admin import load_admin_contract
+    from mock_server.admin.routes import load_admin_contract
 
     schema = load_admin_contract().document["components"]["schemas"]["KeyInput"]
     assert schema["required"] == ["key"]
@@ -298,7 +298,7 @@ def test_named_and_singular_examples_are_both_honoured(other_vendor: TestClient)
 
 
 def test_the_cli_prints_another_yaml_without_the_bundled_overlay(tmp_path: Any, capsys: Any) -> None:
-    from mock_server.cli import main
+    from mock_server.cli.main import main
 
     path = tmp_path / "other.yaml"
     path.write_text(OTHER_YAML, encoding="utf-8")
@@ -310,7 +310,7 @@ def test_the_cli_prints_another_yaml_without_the_bundled_overlay(tmp_path: Any, 
 def verify(tmp_path: Any, *args: str) -> tuple[int, dict[str, Any]]:
     import json
 
-    from mock_server.cli import main
+    from mock_server.cli.main import main
 
     report = tmp_path / "report.json"
     code = main(["verify-client", "--report-json", str(report), *args])
@@ -407,7 +407,7 @@ def test_verify_client_refuses_a_bad_port(tmp_path: Any, capsys: Any) -> None:
 def test_vendor_validation_accepts_what_the_vendor_yaml_accepts(
     make_client: Callable[..., TestClient], body: dict[str, Any], documented: tuple[int, str | None], vendor: tuple[int, str | None]
 ) -> None:
-    from mock_server.validator import ContractValidator
+    from mock_server.contract.validator import ContractValidator
 
     for mode, (status, name) in (("documented", documented), ("vendor", vendor)):
         client = make_client(validation=mode)
@@ -432,7 +432,7 @@ def test_vendor_validation_serves_the_first_page_for_a_foreign_cursor_with_a_war
 def test_vendor_validation_serves_the_vendors_request_schema(make_client: Callable[..., TestClient]) -> None:
     import yaml
 
-    from mock_server.contract import bundled_path
+    from mock_server.contract.document import bundled_path
 
     vendor = yaml.safe_load(bundled_path("vendor.yaml").read_text(encoding="utf-8"))
     served = make_client(validation="vendor").get("/openapi.json").json()
@@ -462,7 +462,7 @@ def plain_schemathesis(base_url: str, tmp_path: Any) -> Any:
     import sys
     from pathlib import Path
 
-    from mock_server.contract import bundled_path
+    from mock_server.contract.document import bundled_path
 
     command = [
         str(Path(sys.executable).with_name("schemathesis")), "run", str(bundled_path("vendor.yaml")), "--url", base_url,

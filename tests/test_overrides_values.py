@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.contract import Operation, load_contract
-from mock_server.overrides import Override, from_handle, from_prefer
+from mock_server.contract.document import Operation, load_contract
+from mock_server.pipeline.negotiate import Override, from_handle, from_prefer
 
 
 def _media(*names: str) -> dict[str, Any]:

@@ -16,17 +16,17 @@ from starlette.testclient import TestClient
 
 import orjson
 
-from mock_server import logs
-from mock_server.app import SETTINGS_ENV, create_app_from_env
-from mock_server.cli import settings_to_json
-from mock_server.contract import load_contract
-from mock_server.logs import AccessLog
+from mock_server.server import logs
+from mock_server.app.factory import SETTINGS_ENV, create_app_from_env
+from mock_server.cli.main import settings_to_json
+from mock_server.contract.document import load_contract
+from mock_server.server.logs import AccessLog
 from mock_server.data import tiktok
-from mock_server.memo import BodyMemo
-from mock_server.pages import Pages
+from mock_server.server.memo import BodyMemo
+from mock_server.data.pages import Pages
 from mock_server.settings import ApiKey, RateLimit, Settings
-from mock_server.state import Store, open_store
-from mock_server.validator import ContractValidator
+from mock_server.ledger import Store, open_store
+from mock_server.contract.validator import ContractValidator
 
 ENDPOINT = "/api/v1/get-tiktok-profile-videos"
 

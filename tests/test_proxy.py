@@ -24,12 +24,12 @@ from starlette.testclient import TestClient
 
 from conftest import DEMO_KEY, ENDPOINT, LiveMock, auth, free_port
 from drifting_upstream import drifting
-from mock_server.app import create_app
-from mock_server.cli import main
-from mock_server.contract import load_contract
-from mock_server.forward import Forwarder
+from mock_server.app.factory import create_app
+from mock_server.cli.main import main
+from mock_server.contract.document import load_contract
+from mock_server.pipeline.forward import Forwarder
 from mock_server.settings import Settings
-from mock_server.verify_client import running
+from mock_server.testing.verify_client import running
 
 OP = load_contract().by_id("listTikTokProfileVideos")
 SECRET = "sk_live_Do_Not_Log_This_Key_4242"

@@ -12,7 +12,7 @@ import pytest
 
 import mock_server
 from mock_server import ClientCheckError, ClientFinding, JournalEntry, MockServer, SettingsError, compile_contract
-from mock_server.cli import main as cli_main
+from mock_server.cli.main import main as cli_main
 
 ENDPOINT = "/api/v1/get-tiktok-profile-videos"
 COMPILED = compile_contract()

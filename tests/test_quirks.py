@@ -21,9 +21,9 @@ import pytest
 
 from contract_tests import pagination
 from mock_server import MockServer
-from mock_server.cli import main
+from mock_server.cli.main import main
 from mock_server.data import quirks, tiktok, tiktok_rich
-from mock_server.pages import Pages
+from mock_server.data.pages import Pages
 from mock_server.settings import QUIRKS, Settings, SettingsError, resolve
 from mock_server.testing.server import settings_for
 

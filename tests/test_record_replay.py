@@ -27,15 +27,15 @@ from conftest import ENDPOINT, LiveMock, auth, free_port
 from drifting_upstream import drifting
 from leaks import leaks
 from contract_tests import cli as contract_cli
-from mock_server import har
-from mock_server.app import create_app
-from mock_server.contract import load_contract
-from mock_server.forward import Forwarder
-from mock_server.recorder import Recorder
-from mock_server.replay import Replayer, index
-from mock_server.secrets import mask
+from mock_server.recording import har
+from mock_server.app.factory import create_app
+from mock_server.contract.document import load_contract
+from mock_server.pipeline.forward import Forwarder
+from mock_server.recording.recorder import Recorder
+from mock_server.recording.replay import Replayer, index
+from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey, Settings
-from mock_server.verify_client import running
+from mock_server.testing.verify_client import running
 
 SECRET = "sk_live_Do_Not_Write_This_Key_4242"
 HANDLE = "walker"  # 25 videos: pages of 10, 10 and 5
@@ -347,7 +347,7 @@ def test_a_recording_without_a_contract_request_is_incomplete_and_replay_runs_on
     har.write(path, har.read(FIXTURE)[:1])  # only the browser's GET of the app's page
     assert contract_cli.main(["--har", str(path), "--reports-dir", str(tmp_path / "r")]) == 4
     assert json.loads((tmp_path / "r" / "findings.json").read_text())["problem"] == "the recording holds no request to an operation of the contract"
-    from mock_server.cli import main
+    from mock_server.cli.main import main
 
     assert main(["serve", "--replay", str(FIXTURE), "--workers", "2"]) == 2
     assert main(["serve", "--replay", str(tmp_path / "missing.har")]) == 2
@@ -377,7 +377,7 @@ def test_the_pytest_fixture_replays_a_recording(recorded: tuple[Path, list[httpx
 
 def test_reality_notes_name_value_formats_the_mock_does_not_generate() -> None:
     from contract_tests.offline import reality_notes
-    from mock_server.pages import Pages
+    from mock_server.data.pages import Pages
 
     body = orjson.loads(Pages(Settings()).get("stoolpresidente", None, False))
     body["aweme_list"][0]["share_url"] = "tiktok.com/@x/video/1"  # a URL without its scheme

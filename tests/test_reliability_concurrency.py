@@ -20,9 +20,9 @@ import orjson
 import pytest
 
 from conftest import ENDPOINT, LiveMock
-from mock_server.contract import load_contract
-from mock_server.secrets import mask
-from mock_server.validator import ContractValidator
+from mock_server.contract.document import load_contract
+from mock_server.server.secrets import mask
+from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

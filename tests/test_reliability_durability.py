@@ -18,10 +18,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import ENDPOINT, LiveMock, auth
-from mock_server.contract import load_contract
-from mock_server.secrets import digest, mask
+from mock_server.contract.document import load_contract
+from mock_server.server.secrets import digest, mask
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import open_store
+from mock_server.ledger import open_store
 
 OP = load_contract().operation("POST", ENDPOINT)
 COST = OP.credit_cost

@@ -1,4 +1,4 @@
-"""The one masking function (mock_server/secrets.py), property-based: a random key, placed
+"""The one masking function (mock_server/server/secrets.py), property-based: a random key, placed
 anywhere, as is or encoded (JSON escapes, percent- and form-encoding, HTML references), in any
 output (the kit's findings.json and drift-report.md, the mock's journal, state file and access
 log, the proxy's X-Mock-Violations header and journal) never appears, not even a piece of it
@@ -24,11 +24,11 @@ from contract_tests import report
 from contract_tests.findings import Classifier, Recorder
 from hostile_target import HostileTarget, json_escaped, percent_all
 from leaks import leaks
-from mock_server import secrets as key_secrets
-from mock_server.app import create_app
-from mock_server.contract import load_contract
-from mock_server.forward import Forwarder
-from mock_server.request_checks import JOURNAL_BODY_BYTES
+from mock_server.server import secrets as key_secrets
+from mock_server.app.factory import create_app
+from mock_server.contract.document import load_contract
+from mock_server.pipeline.forward import Forwarder
+from mock_server.journal.entry import JOURNAL_BODY_BYTES
 from mock_server.settings import Settings
 
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.~+/="

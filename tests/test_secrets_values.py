@@ -1,4 +1,4 @@
-"""Exact values of the one masking module (mock_server/secrets.py). tests/test_secrets.py proves,
+"""Exact values of the one masking module (mock_server/server/secrets.py). tests/test_secrets.py proves,
 property-based, that no piece of a key leaks; this file pins WHAT is shown instead, from the rule
 in its docstring and the README: each end shows a quarter of the key, at most 4 characters, and
 under 8 characters nothing ('…'); every encoded form of a key is masked alike."""
@@ -10,8 +10,8 @@ import hashlib
 
 import pytest
 
-from mock_server import secrets
-from mock_server.secrets import (
+from mock_server.server import secrets
+from mock_server.server.secrets import (
     bearer_key,
     digest,
     fragment_chars,

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from conftest import DEMO_KEY, ROOT, LiveMock
-from mock_server.contract import load_contract
-from mock_server.validator import ContractValidator
+from mock_server.contract.document import load_contract
+from mock_server.contract.validator import ContractValidator
 
 PAGE = (ROOT / "openapi" / "vendor-page.md").read_text(encoding="utf-8")
 VENDOR_BASE = "https://app.dumplingai.com"

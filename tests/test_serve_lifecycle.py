@@ -1,4 +1,4 @@
-"""`serve` as a process (mock_server/serving.py): what it prints is true when it prints it.
+"""`serve` as a process (mock_server/server/serving.py): what it prints is true when it prints it.
 
 A port in use ends it with one line and exit code 3 before any banner; the banner names the port
 actually bound (`--port 0`); with `--workers 2` the banner means the workers accept connections;

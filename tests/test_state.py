@@ -10,9 +10,9 @@ from typing import Iterator
 
 import pytest
 
-from mock_server.secrets import digest
+from mock_server.server.secrets import digest
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import Store, open_store
+from mock_server.ledger import Store, open_store
 
 KEY = "sk_state_0123456789"
 OTHER = "sk_state_other_0123"

@@ -1,4 +1,4 @@
-"""Exact values of the ledger's rule (mock_server/state.py), from the README ("Keys, credits and
+"""Exact values of the ledger's rule (mock_server/ledger/base.py), from the README ("Keys, credits and
 rate limits"): past the rate limit a 503 that costs nothing; a success that costs more than the
 balance a 403 that costs nothing; any other success pays its cost; an error response is free."""
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.state import decide, open_store, window_count
+from mock_server.ledger import open_store
+from mock_server.ledger.base import decide, window_count
 
 
 @pytest.mark.parametrize(

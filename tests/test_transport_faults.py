@@ -1,4 +1,4 @@
-"""Faults below HTTP (mock_server/transport_faults.py), observed by a raw socket client: what the
+"""Faults below HTTP (mock_server/faults/transport.py), observed by a raw socket client: what the
 bytes on the wire are, how the connection ends, and what the journal and the ledger recorded.
 The mock runs with its own uvicorn protocol in a thread (verify_client.running), as `serve` does.
 """
@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from conftest import ENDPOINT
-from mock_server.app import create_app
+from mock_server.app.factory import create_app
 from mock_server.settings import Settings
-from mock_server.transport_faults import MALFORMED_HEAD, garbage
-from mock_server.verify_client import running
+from mock_server.faults.transport import MALFORMED_HEAD, garbage
+from mock_server.testing.verify_client import running
 
 BODY = json.dumps({"handle": "videos-25"}).encode()
 REQUEST = (

@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 
-from mock_server.app import build_context
-from mock_server.cli import main
-from mock_server.client_checks import RULE, Pagination, analyse, pagination, response_summary
-from mock_server.contract import build_contract, load_contract
-from mock_server.request_checks import JOURNAL_BODY_BYTES
+from mock_server.app.factory import build_context
+from mock_server.cli.main import main
+from mock_server.journal.summary import response_summary
+from mock_server.verify.rules import RULE, Pagination, analyse, pagination
+from mock_server.contract.document import build_contract, load_contract
+from mock_server.journal.entry import JOURNAL_BODY_BYTES
 from mock_server.settings import Settings
-from mock_server.validator import ContractValidator
-from mock_server.verify_client import Misbehaviour, install_faults
+from mock_server.contract.validator import ContractValidator
+from mock_server.testing.verify_client import Misbehaviour, install_faults
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "openapi" / "vendor-page.md"
@@ -306,7 +307,7 @@ def test_settings_are_a_fresh_loopback_mock(tmp_path: Path) -> None:
     """A config file's state/port/upstream never leak into verify-client's private mock."""
     import argparse
 
-    from mock_server.verify_client import mock_settings
+    from mock_server.testing.verify_client import mock_settings
 
     config = tmp_path / "mock.yaml"
     config.write_text(f"seed: 7\nport: 9999\nstate: {tmp_path / 'state.sqlite3'}\nupstream: http://127.0.0.1:9\n")

@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_CURSOR_DIGITS",
     "MAX_VIDEO_COUNT",
+    "TIKTOK_OPERATION",
     "TRIMMED_VIDEO_KEYS",
     "InvalidCursor",
     "Profile",
@@ -43,6 +44,7 @@ __all__ = [
     "video_count",
 ]
 
+TIKTOK_OPERATION: str = "listTikTokProfileVideos"  # the contract's operationId for the endpoint these pages serve
 DEFAULT_NOW_S: int = 1736179200  # frozen clock of the mock (2025-01-06T16:00Z); extra.now = now_s*1000
 DEFAULT_PAGE_SIZE: int = 10
 MAX_VIDEO_COUNT: int = 10_000_000  # keeps every create_time within ~3 years before now_s (10 digits, 19-digit ids)

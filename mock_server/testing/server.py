@@ -25,13 +25,13 @@ from typing import Any, Mapping
 import httpx
 import orjson
 
-from mock_server.client_checks import VIOLATION, WARNING, Analysis, analyse
-from mock_server.contract import Contract, load_contract
-from mock_server import faults
-from mock_server.journal_query import JournalQuery
+from mock_server.verify.rules import VIOLATION, WARNING, Analysis, analyse
+from mock_server.contract.document import Contract, load_contract
+from mock_server.faults import spec as faults
+from mock_server.journal.query import JournalQuery
 from mock_server.settings import PARSERS, ApiKey, Settings, SettingsError, from_options, parse
-from mock_server.validator import ContractValidator
-from mock_server.verify_client import UnmatchedRecorder, request_table
+from mock_server.contract.validator import ContractValidator
+from mock_server.testing.verify_client import UnmatchedRecorder, request_table
 
 LOOPBACK = "127.0.0.1"
 ALIASES = {"keys": "api_keys"}
@@ -167,8 +167,8 @@ def _keys(value: Any) -> Any:
 
 def _replayer(contract: Any, replay: Any, on_miss: str) -> Any:
     """`replay=` / `on_miss=`: the replaying responder, with the CLI's one-line errors."""
-    from mock_server.har import HarError
-    from mock_server.replay import ON_MISS, Replayer, index
+    from mock_server.recording.har import HarError
+    from mock_server.recording.replay import ON_MISS, Replayer, index
 
     files = [Path(replay)] if isinstance(replay, (str, Path)) else [Path(p) for p in replay]
     if not files:
@@ -200,8 +200,8 @@ class MockServer:
 
     def __init__(self, *, compiled: CompiledContract | None = None, replay: Any = (), on_miss: str = "generate", **options: Any) -> None:
         self._settings = settings_for(options, compiled)
-        from mock_server.app import build_context, create_app  # the app's modules load with the first mock
-        from mock_server.routes import mock_respond
+        from mock_server.app.factory import build_context, create_app  # the app's modules load with the first mock
+        from mock_server.pipeline.routes import mock_respond
 
         if compiled is None:
             compiled = compile_contract(self._settings.contract, self._settings.overlay, self._settings.validation)

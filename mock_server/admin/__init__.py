@@ -1,0 +1,1 @@
+"""The admin API under /__admin (contract: openapi/admin.yaml)."""

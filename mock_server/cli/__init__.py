@@ -1,0 +1,1 @@
+"""The command line (`dumpling-mock`): one module per subcommand family; nothing imports it."""
