@@ -10,16 +10,16 @@ the budget of the tests after it.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 from pyrate_limiter import Limiter, Rate
-
-from mock_server.settings import RateLimit
+from requests.adapters import HTTPAdapter
 
 from contract_tests.limits import Limits
+from mock_server.settings import RateLimit
 
 ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 

@@ -8,15 +8,17 @@ stopped by the spent budget is reported as skipped and the run as incomplete.
 from __future__ import annotations
 
 import sys
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any, Generator
+from typing import Any
 
 import pytest
 
-from contract_tests import exit_codes, kit as kit_module, options, report
+from contract_tests import exit_codes, options, report
+from contract_tests import kit as kit_module
 from contract_tests.budget import BudgetSpent, ShareSpent
-from contract_tests.progress import LiveView
 from contract_tests.limits import RunOutOfTime
+from contract_tests.progress import LiveView
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

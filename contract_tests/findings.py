@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -19,8 +20,8 @@ from schemathesis.core.transport import Response
 
 from contract_tests.wording import normalize, reword
 from mock_server.contract.document import Contract
-from mock_server.server.secrets import mask_excerpt, mask_text
 from mock_server.contract.validator import ContractValidator
+from mock_server.server.secrets import mask_excerpt, mask_text
 
 CONTRACT = "contract"
 DOCUMENTATION = "documentation"

@@ -29,9 +29,9 @@ from contract_tests.options import KitOptions
 from contract_tests.pagination import Link, Walk, pagination_link
 from contract_tests.progress import LiveView
 from mock_server.contract.document import Contract, Operation, load_contract
+from mock_server.contract.validator import ContractValidator
 from mock_server.server.secrets import mask_excerpt, mask_text, url_secrets
 from mock_server.settings import ApiKey, Settings
-from mock_server.contract.validator import ContractValidator
 
 IN_PROCESS_KEY = "sk_contract_kit_in_process"  # the only key of the in-process mock
 PHASES = ("examples", "coverage", "fuzzing", "stateful")

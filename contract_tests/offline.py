@@ -22,9 +22,10 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 import requests
@@ -41,13 +42,13 @@ from contract_tests.budget import Budget
 from contract_tests.checks import TITLES, DomainChecks, kind
 from contract_tests.findings import Classifier, Finding, Recorder, cause_of
 from contract_tests.pagination import Link, Problem, pagination_link, walk
-from mock_server.recording import har
 from mock_server.contract.document import Contract, Operation, load_contract
+from mock_server.contract.validator import ContractValidator
 from mock_server.data.pages import Pages
+from mock_server.recording import har
 from mock_server.recording.replay import operation_of
 from mock_server.server.secrets import bearer_key
 from mock_server.settings import Settings
-from mock_server.contract.validator import ContractValidator
 
 RESPONSES_TEST = "har::recorded_responses"
 WALK_TEST = "har::pagination_walk"
@@ -129,7 +130,7 @@ def check_walks(run: Offline, op: Operation, link: Link, exchanges: list[har.Exc
         for asked in roots:
             unconfirmed: list[str] = []
 
-            def fetch(cursor: str) -> Response:
+            def fetch(cursor: str, by_cursor: dict[str, har.Exchange] = by_cursor, unconfirmed: list[str] = unconfirmed) -> Response:
                 recorded = by_cursor.get(cursor)
                 if recorded is not None:
                     return as_response(recorded)

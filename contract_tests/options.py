@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from mock_server.settings import RateLimit, parse_rate_limit
 from mock_server.server.secrets import mask_text, url_secrets
+from mock_server.settings import RateLimit, parse_rate_limit
 
 ENV_BASE_URL = "DUMPLING_BASE_URL"
 ENV_API_KEY = "DUMPLING_API_KEY"

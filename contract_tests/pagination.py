@@ -21,8 +21,9 @@ which fields carry the cursor; the item fields are the TikTok page's (`aweme_lis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from schemathesis.core.transport import Response

@@ -16,8 +16,9 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 import uvicorn
@@ -346,7 +347,7 @@ class DriftServer:
     def url(self, name: str) -> str:
         return f"{self.base}/drift/{name}"
 
-    def start(self, timeout: float = 15.0) -> "DriftServer":
+    def start(self, timeout: float = 15.0) -> DriftServer:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:

@@ -4,7 +4,8 @@ turns `has_more` into a string, drops X-RateLimit-Limit and rewords every error 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def drifting(app: Any, has_more: Callable[[Any], Any] = lambda value: "yes") -> Any:

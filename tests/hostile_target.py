@@ -28,14 +28,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import quote
 
 TRICKLE_EVERY_S = 0.2
 TRICKLE_FOR_S = 60.0
 ENDLESS_BYTES = 128 * 1024 * 1024
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gzip_of_zeros(mebibytes: int) -> bytes:
     return gzip.compress(b"\0" * (mebibytes * 1024 * 1024), compresslevel=9)
 
@@ -74,7 +73,7 @@ class HostileTarget:
     def url(self, mode: str) -> str:
         return f"http://127.0.0.1:{self.port}/{mode}"
 
-    def start(self) -> "HostileTarget":
+    def start(self) -> HostileTarget:
         self.thread.start()
         return self
 

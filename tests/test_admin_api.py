@@ -5,19 +5,20 @@ faults' statuses and bodies against the vendor contract.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
+from conftest import ENDPOINT, auth
 from starlette.testclient import TestClient
 
-from conftest import ENDPOINT, auth
 from mock_server.admin.routes import load_admin_contract
 from mock_server.app.factory import create_app
 from mock_server.contract.document import load_contract
+from mock_server.contract.validator import ContractValidator
 from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey, Settings
-from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

@@ -3,8 +3,8 @@ file's 64-bit integers would otherwise overflow into a 500); values at the bound
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from starlette.testclient import TestClient

@@ -9,13 +9,13 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
-
 from conftest import ROOT, LiveMock
+
 from mock_server.data import tiktok
 
 spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")

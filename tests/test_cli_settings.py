@@ -12,14 +12,15 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
 import yaml
-
 from conftest import ENDPOINT, ROOT, LiveMock
+
 from mock_server.cli import main as cli
 from mock_server.contract.document import load_contract
 from mock_server.settings import ApiKey, RateLimit, Settings

@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from conftest import ROOT
 from markdown_it import MarkdownIt
 
 from mock_server.cli.main import main
-from mock_server.contract.document import load_contract
 from mock_server.contract.diff import BREAKING, NON_BREAKING, RULES, diff, diff_documents
+from mock_server.contract.document import load_contract
 from mock_server.contract.vendor_page import load_source
-from conftest import ROOT
 
 OPENAPI = ROOT / "openapi"
 PAGE = (OPENAPI / "vendor-page.md").read_text(encoding="utf-8")

@@ -8,18 +8,19 @@ the effective contract; nothing is copied from the code under test.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 import pytest
 import yaml
+from conftest import DEMO_KEY, ROOT, auth
 from starlette.testclient import TestClient
 
 from mock_server.contract.document import load_contract
 from mock_server.contract.overlay import apply_overlay
 from mock_server.contract.validator import ContractValidator
-from conftest import DEMO_KEY, ROOT, auth
 
 OPENAPI = ROOT / "openapi"
 TIKTOK_OP = "listTikTokProfileVideos"
@@ -40,7 +41,7 @@ def page_errors() -> dict[int, dict[str, Any]]:
     """Per error status of the page: its example body and its 'Possible error messages' list."""
     sections: dict[int, dict[str, Any]] = {}
     parts = re.split(r"^#### (\d{3}) [^\n]*$", page_text().split("## Example Request")[0], flags=re.M)
-    for status, body in zip(parts[1::2], parts[2::2]):
+    for status, body in zip(parts[1::2], parts[2::2], strict=False):
         example = re.search(r"```json[^\n]*\n(.*?)```", body, re.S)
         listed = re.search(r"Possible error messages:\s*\n((?:\s*\*[^\n]*\n)+)", body)
         sections[int(status)] = {

@@ -22,16 +22,17 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 import pytest
-
 from conftest import DEMO_KEY, LiveMock, free_port
-from contract_tests import exit_codes
 from drift_layer import DriftServer, drifts
+
+from contract_tests import exit_codes
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from conftest import ROOT
+
 from contract_tests import cli, options
 from mock_server.server.body_limits import MAX_RESPONSE_BYTES
 

@@ -10,10 +10,10 @@ import jsonschema_rs
 import pytest
 from schemathesis.core.failures import MalformedJson, ServerError
 from schemathesis.openapi.checks import JsonSchemaError
+from test_contract_checks import LINK, OP, VENDOR, response
 
 from contract_tests import pagination, wording
 from contract_tests.findings import CONTRACT, DOCUMENTATION, Classifier, Recorder, response_excerpt
-from test_contract_checks import LINK, OP, VENDOR, response
 
 
 def test_a_403_for_a_missing_key_names_what_happened() -> None:

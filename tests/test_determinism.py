@@ -3,13 +3,13 @@ real `dumpling-mock serve` process. Another seed -> other data."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import orjson
-from starlette.testclient import TestClient
-
 from conftest import DEMO_KEY, ENDPOINT, LiveMock, auth
+from starlette.testclient import TestClient
 
 HANDLES = ["stoolpresidente", "khaby.lame", "videos-25", "zachking"]
 

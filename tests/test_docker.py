@@ -312,7 +312,7 @@ def test_compose_refers_only_to_things_that_exist():
     assert contract["depends_on"]["mock"]["condition"] == "service_healthy"
     command = contract["command"]
     assert command[0] == "dumpling-contract"
-    opts = dict(zip(command[1::2], command[2::2]))
+    opts = dict(zip(command[1::2], command[2::2], strict=False))
     assert opts["--base-url"] == "http://mock:8080"
     assert opts["--api-key"] == "sk_mock_demo"
     reports = [v for v in contract["volumes"] if v.split(":")[1] == opts["--reports-dir"]]
@@ -374,7 +374,7 @@ def test_compose_config_validates():
     if cli is None:
         if not shutil.which("docker"):
             pytest.skip("docker CLI absent: cannot run `docker compose config`")
-        warnings.warn("no compose plugin for the docker CLI: validated compose.yaml structurally only")
+        warnings.warn("no compose plugin for the docker CLI: validated compose.yaml structurally only", stacklevel=1)
         data = load_compose()
         assert set(data) - COMPOSE_TOP <= {k for k in data if k.startswith("x-")}
         for name, service in data["services"].items():

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-
 from conftest import ROOT, LiveMock
 
 TOKEN = "example-admin-token-for-tests"

@@ -6,23 +6,32 @@ schema for the admin API, `serve --fault`, the environment and the config file.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 import pytest
 import yaml
+from conftest import ENDPOINT, auth
 from starlette.testclient import TestClient
 
-from conftest import ENDPOINT, auth
-from mock_server.cli import main as cli
 from mock_server.app.factory import build_context, create_app
+from mock_server.cli import main as cli
 from mock_server.contract.document import load_contract
 from mock_server.data import tiktok
 from mock_server.faults.spec import FaultError, check_configured, fault_problem, parse_fault, parse_step
-from mock_server.server.secrets import mask
-from mock_server.settings import ApiKey, RateLimit, Settings, SettingsError, resolve, settings_from_json, settings_to_json
 from mock_server.ledger import open_store
+from mock_server.server.secrets import mask
+from mock_server.settings import (
+    ApiKey,
+    RateLimit,
+    Settings,
+    SettingsError,
+    resolve,
+    settings_from_json,
+    settings_to_json,
+)
 
 OP = load_contract().operation("POST", ENDPOINT)
 KEY, OTHER = "alpha_key_0001", "bravo_key_0002"

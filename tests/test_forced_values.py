@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 import orjson
+from conftest import ENDPOINT, auth
 from starlette.testclient import TestClient
 
-from conftest import ENDPOINT, auth
 from mock_server.contract.document import load_contract
 
 OP = load_contract().operation("POST", ENDPOINT)

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import LiveMock
 from starlette.testclient import TestClient
 
-from conftest import LiveMock
 from mock_server import __version__
 from mock_server.settings import ApiKey
 

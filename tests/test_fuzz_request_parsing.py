@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conftest import ENDPOINT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from conftest import ENDPOINT
 from mock_server.admin.routes import load_admin_contract
 from mock_server.app.factory import create_app
 from mock_server.contract.document import load_contract
-from mock_server.settings import ApiKey, RateLimit, Settings
 from mock_server.contract.validator import ContractValidator
+from mock_server.settings import ApiKey, RateLimit, Settings
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

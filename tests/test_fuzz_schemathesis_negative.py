@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import DEMO_KEY, ENDPOINT, LiveMock
 
 CASES = 1000

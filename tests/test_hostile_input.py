@@ -11,19 +11,19 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import orjson
 import pytest
+from conftest import DEMO_KEY, ENDPOINT, LiveMock, auth
 from starlette.testclient import TestClient
 
-from conftest import DEMO_KEY, ENDPOINT, LiveMock, auth
 from mock_server.app.factory import create_app
 from mock_server.contract.document import load_contract
+from mock_server.contract.validator import ContractValidator
 from mock_server.server.http_limits import MAX_HEADER_BYTES, MAX_HEADERS
 from mock_server.settings import RateLimit, Settings
-from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)
@@ -231,7 +231,7 @@ def read_answer(sock: socket.socket, then_closed: bool = False) -> Answer:
     try:
         sock.settimeout(CLIENT_TIMEOUT / 2)  # sooner than the idle keep-alive close
         closed = sock.recv(1) == b""
-    except (socket.timeout, ConnectionResetError):
+    except (TimeoutError, ConnectionResetError):
         closed = False
     except OSError:
         closed = True

@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
-
 from conftest import ENDPOINT
-from contract_tests import exit_codes
 from hostile_target import HostileTarget
 from leaks import leaks
+from starlette.testclient import TestClient
+
+from contract_tests import exit_codes
 from mock_server.app.factory import create_app
-from mock_server.server.body_limits import MAX_RESPONSE_BYTES
 from mock_server.pipeline.forward import Forwarder
+from mock_server.server.body_limits import MAX_RESPONSE_BYTES
 from mock_server.server.secrets import mask
 from mock_server.settings import Settings
 

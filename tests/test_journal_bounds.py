@@ -4,14 +4,14 @@ requests with large handles cannot grow the process or the state file past the c
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 import pytest
 
-from mock_server.settings import ApiKey, RateLimit, SettingsError, resolve
 from mock_server.ledger import Store, open_store
+from mock_server.settings import ApiKey, RateLimit, SettingsError, resolve
 
 KEY = "sk_test_journal_bytes"
 CAP = 256 * 1024
@@ -59,7 +59,7 @@ def test_an_amended_entry_counts_its_new_size(store: Store) -> None:
 
 def test_clearing_the_journal_frees_its_budget(store: Store) -> None:
     key = store.find_key(KEY)
-    for i in range(10):
+    for _ in range(10):
         store.settle(key, 200, 10, {"handle": "h" * HANDLE_BYTES})
     store.clear_journal()
     for i in range(4):

@@ -5,16 +5,16 @@ both stores. The journal's total size is bounded by its stores."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 import pytest
+from conftest import ENDPOINT
 from starlette.testclient import TestClient
 
-from conftest import ENDPOINT
-from mock_server.journal.entry import FIELD_CHARS, HANDLE_CHARS
-from mock_server.journal.entry import JOURNAL_BODY_BYTES
+from mock_server.journal.entry import FIELD_CHARS, HANDLE_CHARS, JOURNAL_BODY_BYTES
 from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey
 

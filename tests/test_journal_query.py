@@ -4,18 +4,19 @@ response is checked against openapi/admin.yaml."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import orjson
 import pytest
+from conftest import ENDPOINT, auth
 from starlette.testclient import TestClient
 
-from conftest import ENDPOINT, auth
 from mock_server.admin.routes import load_admin_contract
+from mock_server.contract.validator import ContractValidator
 from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.contract.validator import ContractValidator
 
 ADMIN = load_admin_contract()
 ADMIN_VALIDATOR = ContractValidator(ADMIN)

@@ -5,18 +5,19 @@ documented error on demand. Statuses, bodies, headers and costs are read from th
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
+from conftest import DEMO_KEY, ENDPOINT, auth
 from starlette.testclient import TestClient
 
-from conftest import DEMO_KEY, ENDPOINT, auth
 from mock_server.app.factory import create_app
 from mock_server.contract.document import load_contract
+from mock_server.contract.validator import ContractValidator
 from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey, RateLimit, Settings
-from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)
@@ -195,7 +196,7 @@ def test_trim_returns_a_smaller_schema_valid_payload_of_the_same_videos(client: 
     assert len(trimmed.content) < len(full.content) / 2
     full_videos, trim_videos = full.json()["aweme_list"], trimmed.json()["aweme_list"]
     assert [v["aweme_id"] for v in trim_videos] == [v["aweme_id"] for v in full_videos]
-    for small, big in zip(trim_videos, full_videos):
+    for small, big in zip(trim_videos, full_videos, strict=True):
         assert set(small) < set(big)
         assert {k: big[k] for k in small} == small
     assert {k: v for k, v in trimmed.json().items() if k != "aweme_list"} == {k: v for k, v in full.json().items() if k != "aweme_list"}

@@ -7,13 +7,14 @@ maximum.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
+from conftest import DEMO_KEY, ENDPOINT, auth
 from starlette.testclient import TestClient
 
-from conftest import DEMO_KEY, ENDPOINT, auth
 from mock_server.contract.document import load_contract
 from mock_server.server.secrets import mask
 from mock_server.settings import ApiKey

@@ -8,25 +8,24 @@ import asyncio
 import dataclasses
 import gc
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
-import orjson
-
-from mock_server.server import logs
 from mock_server.app.factory import SETTINGS_ENV, create_app_from_env
 from mock_server.cli.main import settings_to_json
 from mock_server.contract.document import load_contract
-from mock_server.server.logs import AccessLog
-from mock_server.data import tiktok
-from mock_server.server.memo import BodyMemo
-from mock_server.data.pages import Pages
-from mock_server.settings import ApiKey, RateLimit, Settings
-from mock_server.ledger import Store, open_store
 from mock_server.contract.validator import ContractValidator
+from mock_server.data import tiktok
+from mock_server.data.pages import Pages
+from mock_server.ledger import Store, open_store
+from mock_server.server import logs
+from mock_server.server.logs import AccessLog
+from mock_server.server.memo import BodyMemo
+from mock_server.settings import ApiKey, RateLimit, Settings
 
 ENDPOINT = "/api/v1/get-tiktok-profile-videos"
 
@@ -61,7 +60,7 @@ def test_a_body_memo_computes_once_per_body_and_stays_bounded() -> None:
 
     bodies = [bytes([i]) * 500 for i in range(100)]
     for body in bodies + bodies[-3:]:
-        assert memo.get(("k", body), body, lambda: length(body)) == 500
+        assert memo.get(("k", body), body, lambda body=body: length(body)) == 500
     assert len(calls) == 100  # the last three were remembered
     assert memo._cache.currsize <= memo.max_bytes
     huge = b"x" * 8192  # more than max_bytes / 16: computed every time, never evicts the rest

@@ -16,14 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import DEMO_KEY, ENDPOINT, LiveMock, auth, free_port
+from drifting_upstream import drifting
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from conftest import DEMO_KEY, ENDPOINT, LiveMock, auth, free_port
-from drifting_upstream import drifting
 from mock_server.app.factory import create_app
 from mock_server.cli.main import main
 from mock_server.contract.document import load_contract

@@ -95,7 +95,7 @@ def test_tiktok_items_carry_tiktoks_shape_consistently() -> None:
     assert [i["aweme_id"] for i in rich["aweme_list"]] == [i["aweme_id"] for i in docs["aweme_list"]]
     assert (rich["max_cursor"], rich["has_more"]) == (docs["max_cursor"], docs["has_more"])
     mentions = 0
-    for item, plain in zip(rich["aweme_list"], docs["aweme_list"]):
+    for item, plain in zip(rich["aweme_list"], docs["aweme_list"], strict=True):
         assert item["video"]["duration"] // 1000 == plain["video"]["duration"]  # milliseconds; docs mode: seconds
         assert {k: item["statistics"][k] for k in plain["statistics"]} == plain["statistics"]
         assert set(item["statistics"]) - set(plain["statistics"]) == {"aweme_id", "collect_count", "forward_count", "whatsapp_share_count"}

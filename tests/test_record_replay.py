@@ -21,16 +21,16 @@ import httpx
 import orjson
 import pytest
 import requests
-from starlette.testclient import TestClient
-
 from conftest import ENDPOINT, LiveMock, auth, free_port
 from drifting_upstream import drifting
 from leaks import leaks
+from starlette.testclient import TestClient
+
 from contract_tests import cli as contract_cli
-from mock_server.recording import har
 from mock_server.app.factory import create_app
 from mock_server.contract.document import load_contract
 from mock_server.pipeline.forward import Forwarder
+from mock_server.recording import har
 from mock_server.recording.recorder import Recorder
 from mock_server.recording.replay import Replayer, index
 from mock_server.server.secrets import mask

@@ -25,6 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # release/ is maintainer tooling at the repo root, not an installed package
 from release import dist, lock, notes  # noqa: E402
+
 WORKFLOWS = REPO / ".github" / "workflows"
 RELEASE = WORKFLOWS / "release.yml"
 VENV_BIN = Path(sys.executable).parent
@@ -279,8 +280,9 @@ def test_version_comes_from_the_git_tag():
     data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert data["project"]["dynamic"] == ["version"] and "version" not in data["project"]
     assert "setuptools-scm" in " ".join(data["build-system"]["requires"])
-    from mock_server import __version__
     from importlib.metadata import version
+
+    from mock_server import __version__
 
     assert __version__ == version("dumpling-mock")
     printed = subprocess.run([sys.executable, "-m", "mock_server", "--version"], capture_output=True, text=True, timeout=60)

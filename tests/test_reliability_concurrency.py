@@ -12,17 +12,18 @@ from __future__ import annotations
 import http.client
 import resource
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import orjson
 import pytest
-
 from conftest import ENDPOINT, LiveMock
+
 from mock_server.contract.document import load_contract
-from mock_server.server.secrets import mask
 from mock_server.contract.validator import ContractValidator
+from mock_server.server.secrets import mask
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

@@ -9,19 +9,20 @@ import http.client
 import signal
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import orjson
 import pytest
+from conftest import ENDPOINT, LiveMock, auth
 from starlette.testclient import TestClient
 
-from conftest import ENDPOINT, LiveMock, auth
 from mock_server.contract.document import load_contract
+from mock_server.ledger import open_store
 from mock_server.server.secrets import digest, mask
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.ledger import open_store
 
 OP = load_contract().operation("POST", ENDPOINT)
 COST = OP.credit_cost

@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import ENDPOINT, LiveMock, auth, free_port
+
 from mock_server.contract.document import load_contract
+from mock_server.contract.validator import ContractValidator
+from mock_server.ledger import open_store
 from mock_server.server.secrets import digest
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.ledger import open_store
-from mock_server.contract.validator import ContractValidator
 
 CONTRACT = load_contract()
 OP = CONTRACT.operation("POST", ENDPOINT)

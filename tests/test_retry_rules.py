@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from mock_server.cli.main import main
-from mock_server.verify.rules import RULE, VIOLATION, WARNING, analyse, gave_up_silently
 from mock_server.contract.document import load_contract
 from mock_server.contract.validator import ContractValidator
+from mock_server.verify.rules import RULE, VIOLATION, WARNING, analyse, gave_up_silently
 
 ROOT = Path(__file__).resolve().parents[1]
 RETRYING = [sys.executable, str(ROOT / "tests" / "clients" / "retrying.py")]

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import DEMO_KEY, LiveMock
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")

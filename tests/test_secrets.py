@@ -16,19 +16,20 @@ from urllib.parse import quote, quote_plus
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import ENDPOINT
+from hostile_target import HostileTarget, json_escaped, percent_all
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from leaks import leaks
 from starlette.testclient import TestClient
 
-from conftest import ENDPOINT
 from contract_tests import report
 from contract_tests.findings import Classifier, Recorder
-from hostile_target import HostileTarget, json_escaped, percent_all
-from leaks import leaks
-from mock_server.server import secrets as key_secrets
 from mock_server.app.factory import create_app
 from mock_server.contract.document import load_contract
-from mock_server.pipeline.forward import Forwarder
 from mock_server.journal.entry import JOURNAL_BODY_BYTES
+from mock_server.pipeline.forward import Forwarder
+from mock_server.server import secrets as key_secrets
 from mock_server.settings import Settings
 
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.~+/="

@@ -25,6 +25,7 @@ from mock_server.server.secrets import (
     url_secrets,
 )
 
+
 @pytest.fixture(autouse=True)
 def fresh_patterns() -> None:
     """Each key's pattern is built here, not taken from a cache an earlier test filled."""

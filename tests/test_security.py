@@ -18,14 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import DEMO_KEY, ENDPOINT, ROOT, LiveMock, auth, free_port
 from starlette.testclient import TestClient
 
-from conftest import DEMO_KEY, ENDPOINT, ROOT, LiveMock, auth, free_port
-from mock_server.server import secrets as key_secrets
 from mock_server.admin.routes import load_admin_contract
 from mock_server.app.factory import create_app
-from mock_server.settings import DEMO_KEYS, ApiKey, Settings
 from mock_server.ledger import open_store
+from mock_server.server import secrets as key_secrets
+from mock_server.settings import DEMO_KEYS, ApiKey, Settings
 
 ADMIN = load_admin_contract()
 SECURED = [(op.method, op.path) for op in ADMIN.operations if op.secured]

@@ -9,12 +9,12 @@ import os
 import re
 import shutil
 import subprocess
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
-
 from conftest import DEMO_KEY, ROOT, LiveMock
+
 from mock_server.contract.document import load_contract
 from mock_server.contract.validator import ContractValidator
 

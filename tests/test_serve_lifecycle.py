@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import free_port
 
 BANNER = re.compile(r"^dumpling-mock \S+ on http://127\.0\.0\.1:(\d+) ")

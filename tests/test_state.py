@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
+from mock_server.ledger import Store, open_store
 from mock_server.server.secrets import digest
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.ledger import Store, open_store
 
 KEY = "sk_state_0123456789"
 OTHER = "sk_state_other_0123"
+
+
+ROOMY = RateLimit(1000, 60)  # far above what any test here sends
 
 
 @pytest.fixture(params=["memory", "state-file"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     opened: list[Store] = []
 
-    def make(credits: int = 100, rate: RateLimit = RateLimit(1000, 60), journal_limit: int = 50, keys: list[ApiKey] | None = None) -> Store:
+    def make(credits: int = 100, rate: RateLimit = ROOMY, journal_limit: int = 50, keys: list[ApiKey] | None = None) -> Store:
         path = tmp_path / f"state{len(opened)}.sqlite3" if request.param == "state-file" else None
         store = open_store(path, keys or [ApiKey(KEY, credits), ApiKey(OTHER, 0, active=False)], rate, journal_limit)
         opened.append(store)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.settings import ApiKey, RateLimit
 from mock_server.ledger import open_store
 from mock_server.ledger.base import decide, window_count
+from mock_server.settings import ApiKey, RateLimit
 
 
 @pytest.mark.parametrize(

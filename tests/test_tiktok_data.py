@@ -68,7 +68,7 @@ def test_full_walk_visits_every_video_once_newest_first(count: int, page_size: i
     assert all(re.fullmatch(r"[1-9][0-9]{18}", i) for i in ids)
     times = [v["create_time"] for v in videos]
     assert all(type(t) is int and len(str(t)) == 10 for t in times)
-    assert all(a > b for a, b in zip(times, times[1:]))  # strictly older and older
+    assert all(a > b for a, b in zip(times, times[1:], strict=False))  # strictly older and older
     assert all(t < DEFAULT_NOW_S for t in times)
 
     expected_pages = max(1, -(-count // page_size))  # no extra empty page after the last one
@@ -257,10 +257,10 @@ def test_trim_is_smaller_and_keeps_the_required_fields() -> None:
     trim_pages, trimmed = walk(p, trim=True)
     assert len(orjson.dumps(trim_pages)) < len(orjson.dumps(full_pages)) / 2
     assert len(trimmed) == len(full)
-    for t, f in zip(trimmed, full):
+    for t, f in zip(trimmed, full, strict=True):
         assert tuple(t) == TRIMMED_VIDEO_KEYS
         assert t == {k: f[k] for k in TRIMMED_VIDEO_KEYS}  # same values, fewer keys
-    for t, f in zip(trim_pages, full_pages):
+    for t, f in zip(trim_pages, full_pages, strict=True):
         assert {k: v for k, v in t.items() if k != "aweme_list"} == {k: v for k, v in f.items() if k != "aweme_list"}
     assert video(p, 5, trim=True) == trimmed[5]
 

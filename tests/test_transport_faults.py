@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import ENDPOINT
+
 from mock_server.app.factory import create_app
-from mock_server.settings import Settings
 from mock_server.faults.transport import MALFORMED_HEAD, garbage
+from mock_server.settings import Settings
 from mock_server.testing.verify_client import running
 
 BODY = json.dumps({"handle": "videos-25"}).encode()

@@ -20,13 +20,13 @@ import pytest
 
 from mock_server.app.factory import build_context
 from mock_server.cli.main import main
-from mock_server.journal.summary import response_summary
-from mock_server.verify.rules import RULE, Pagination, analyse, pagination
 from mock_server.contract.document import build_contract, load_contract
-from mock_server.journal.entry import JOURNAL_BODY_BYTES
-from mock_server.settings import Settings
 from mock_server.contract.validator import ContractValidator
+from mock_server.journal.entry import JOURNAL_BODY_BYTES
+from mock_server.journal.summary import response_summary
+from mock_server.settings import Settings
 from mock_server.testing.verify_client import Misbehaviour, install_faults
+from mock_server.verify.rules import RULE, Pagination, analyse, pagination
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "openapi" / "vendor-page.md"

@@ -1,7 +1,6 @@
 """With the pytest plugin (on once dumpling-mock is installed): a fresh mock per test."""
 
 import pytest
-
 from videos_client import fetch_all_videos
 
 

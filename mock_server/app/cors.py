@@ -5,7 +5,7 @@ from an allowed origin must not be able to reset the mock or change its keys.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware

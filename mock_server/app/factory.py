@@ -11,8 +11,8 @@ from __future__ import annotations
 import gc
 import os
 import random
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import orjson
 from fastapi import FastAPI
@@ -22,22 +22,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mock_server import __version__
-
-from mock_server.faults import spec as faults
-
-from mock_server.server import logs
 from mock_server.admin.routes import admin_routes
-from mock_server.pipeline.context import Context
-from mock_server.data import tiktok
-from mock_server.contract.document import Contract, load_contract
 from mock_server.app.cors import CorsOutsideAdmin, exposed_headers
 from mock_server.app.front import front_routes
-from mock_server.pipeline.validate_response import header_value
+from mock_server.contract.document import Contract, load_contract
+from mock_server.contract.validator import ContractValidator
+from mock_server.data import tiktok
+from mock_server.faults import spec as faults
+from mock_server.ledger import open_store
+from mock_server.pipeline.context import Context
 from mock_server.pipeline.routes import Respond, mock_respond, operation_routes
+from mock_server.pipeline.validate_response import header_value
+from mock_server.server import logs
 from mock_server.server.serving import exit_with_parent
 from mock_server.settings import Settings, SettingsError, settings_from_json
-from mock_server.ledger import open_store
-from mock_server.contract.validator import ContractValidator
 
 SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` hands settings to workers
 

@@ -19,8 +19,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mock_server import __version__
-from mock_server.pipeline.context import Context
 from mock_server.data.tiktok import TIKTOK_OPERATION
+from mock_server.pipeline.context import Context
 
 SWAGGER_PACKAGE = "swagger_ui"  # swagger-ui-py: Swagger UI's distribution files, nothing fetched at run time
 DOCS_ASSETS = "/docs/static"

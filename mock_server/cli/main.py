@@ -23,26 +23,20 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
-
-import orjson
+from typing import Any
 
 from mock_server import __version__
-
 from mock_server.cli import contract_commands
-
-from mock_server.server import logs
-
-from mock_server.server import serving
-
-from mock_server.testing import verify_client
 from mock_server.contract.document import ContractError
+from mock_server.ledger.base import StateError
 from mock_server.recording.har import HarError
 from mock_server.recording.replay import ON_MISS
+from mock_server.server import logs, serving
 from mock_server.server.secrets import mask_text, url_secrets
-from mock_server.settings import ENV_NAMES, ApiKey, RateLimit, Settings, SettingsError, resolve, settings_to_json
-from mock_server.ledger.base import StateError
+from mock_server.settings import Settings, SettingsError, resolve, settings_to_json
+from mock_server.testing import verify_client
 
 SERVE_FLAGS = (
     ("--host", "address to bind (default 127.0.0.1; 0.0.0.0 to listen on every interface)"),
@@ -113,8 +107,8 @@ class Recording:
 def serve(settings: Settings, recording: Recording = Recording()) -> int:
     import uvicorn
 
-    from mock_server.faults import transport as transport_faults
     from mock_server.app.factory import SETTINGS_ENV, build_context, create_app, freeze_startup_objects
+    from mock_server.faults import transport as transport_faults
 
     if settings.upstream and settings.workers > 1:
         raise SettingsError("--workers: proxy mode (an upstream is set) runs one worker")
@@ -163,9 +157,9 @@ def _responder(settings: Settings, recording: Recording = Recording(), ctx: Any 
     """The mock's responder, the replayer (--replay), or in proxy mode the one that forwards to
     the upstream, recording (--record) or not."""
     from mock_server.pipeline.forward import Forwarder
+    from mock_server.pipeline.routes import mock_respond
     from mock_server.recording.recorder import Recorder
     from mock_server.recording.replay import Replayer, index
-    from mock_server.pipeline.routes import mock_respond
 
     if settings.upstream:
         forwarder = Forwarder(settings.upstream)

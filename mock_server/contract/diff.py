@@ -14,8 +14,9 @@ constraints other than type, format, nullability, enum and presence.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from mock_server.contract.document import ContractError, Operation, build_contract, resolve
 from mock_server.contract.overlay_review import OverlayFinding, overlay_findings

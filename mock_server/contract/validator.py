@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import jsonschema_rs
 import orjson
@@ -108,7 +109,7 @@ class ContractValidator:
         known = self._known.get(id(schema))
         if known is None:
             self._keep.append(schema)
-            known = self._known[id(schema)] = set((_deref(self.contract.document, schema).get("properties") or {}))
+            known = self._known[id(schema)] = set(_deref(self.contract.document, schema).get("properties") or {})
         return sorted(k for k in body if k not in known) if isinstance(body, dict) and known else []
 
     # --- responses ------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def page_messages(markdown: str) -> dict[int, tuple[str, ...]]:
     """Per error status (a `#### 4xx/5xx ...` heading): its example body's `error`, then the listed messages."""
     catalog: dict[int, tuple[str, ...]] = {}
     headings = list(_HEADING.finditer(_without_code_blocks(markdown)))
-    for heading, following in zip(headings, headings[1:] + [None]):
+    for heading, following in zip(headings, headings[1:] + [None], strict=True):
         status = _STATUS_HEADING.match(heading.group(2).strip())
         if not status or int(status.group(1)) < 400:
             continue

@@ -19,14 +19,14 @@ after the step's latency), and the transport faults, which happen below HTTP
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from mock_server.contract.document import Contract, bundled_path, load_contract
-from mock_server.data.tiktok import TIKTOK_OPERATION
-from mock_server.server.secrets import digest, mask
-from mock_server.settings import Settings
-from mock_server.ledger.base import Store
 from mock_server.contract.validator import ContractValidator
+from mock_server.data.tiktok import TIKTOK_OPERATION
+from mock_server.ledger.base import Store
+from mock_server.server.secrets import digest, mask
 
 STATUS = "STATUS"
 PASS = "PASS"

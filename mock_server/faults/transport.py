@@ -20,7 +20,8 @@ import functools
 import hashlib
 import socket
 import struct
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -94,7 +95,7 @@ class TransportFault(Response):
         await send({"type": "http.response.body", "body": body[: max(1, len(body) // 2)], "more_body": True})
         try:
             await asyncio.wait_for(_disconnected(receive), self.stall_ms / 1000)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             logs.EVENTS.info("stalled response closed after %d ms", self.stall_ms)
             transport.close()
             await _disconnected(receive)

@@ -7,7 +7,8 @@ Both stores (memory, SQLite) receive entries built here; the state file holds no
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from mock_server.server.secrets import mask_bytes_excerpt, mask_data, plain
 

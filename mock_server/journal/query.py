@@ -8,11 +8,12 @@ the following call: a poller that always passes it back sees every entry exactly
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
-from mock_server.server.secrets import mask
 from mock_server.ledger.base import Store
+from mock_server.server.secrets import mask
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000

@@ -6,8 +6,8 @@ journal and injected faults. `base` holds the interface (`Store`) and the one ru
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from mock_server.ledger.base import JOURNAL_MAX_BYTES, Store
 from mock_server.ledger.memory import MemoryStore

@@ -14,11 +14,11 @@ response costs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Collection, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from mock_server.settings import ApiKey, RateLimit, Settings
-
+from mock_server.settings import ApiKey, Settings
 
 JOURNAL_MAX_BYTES = Settings.journal_max_bytes  # the journal's total size (serialized entries), `--journal-max-bytes`
 # The largest journal id (SQLite's 64-bit integer), the bound of `since` in openapi/admin.yaml. The

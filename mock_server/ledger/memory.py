@@ -13,14 +13,15 @@ import itertools
 import threading
 import time
 from collections import deque
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Collection, Iterable
+from typing import Any
 
 import orjson
 
+from mock_server.ledger.base import JOURNAL_MAX_BYTES, KEY_FIELDS, KeyInfo, Settlement, decide, window_count
 from mock_server.server.secrets import digest, mask, same_key
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.ledger.base import JOURNAL_MAX_BYTES, KEY_FIELDS, KeyInfo, Settlement, decide, window_count
 
 
 @dataclass

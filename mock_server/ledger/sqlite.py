@@ -9,14 +9,15 @@ import fcntl
 import os
 import sqlite3
 import time
+from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any, Collection, Iterable
+from typing import Any
 
 import orjson
 
+from mock_server.ledger.base import JOURNAL_MAX_BYTES, KEY_FIELDS, KeyInfo, Settlement, StateError, decide, window_count
 from mock_server.server.secrets import digest, mask, same_key
 from mock_server.settings import ApiKey, RateLimit
-from mock_server.ledger.base import JOURNAL_MAX_BYTES, KEY_FIELDS, KeyInfo, Settlement, StateError, decide, window_count
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -249,7 +250,7 @@ class SqliteStore:
             self._memo_version, self._memo = version, {}
         return self._memo
 
-    def _tx(self, forget: bool = True) -> "_Transaction":
+    def _tx(self, forget: bool = True) -> _Transaction:
         if forget:
             self._memo = {}
         return _Transaction(self.db, self._lock_fd)

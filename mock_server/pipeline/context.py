@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.contract.document import Contract
+from mock_server.contract.validator import ContractValidator
+from mock_server.data.pages import Pages
+from mock_server.ledger.base import Store
 from mock_server.server.logs import AccessLog
 from mock_server.server.memo import BodyMemo
-from mock_server.data.pages import Pages
 from mock_server.settings import Settings
-from mock_server.ledger.base import Store
-from mock_server.contract.validator import ContractValidator
-
 
 VERDICT_MEMO_BYTES = 1024 * 1024  # ~800 distinct request bodies
 

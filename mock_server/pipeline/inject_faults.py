@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mock_server.data import quirks, tiktok
 from mock_server.data.tiktok import TIKTOK_OPERATION

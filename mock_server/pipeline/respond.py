@@ -13,11 +13,11 @@ from typing import Any
 
 import orjson
 
-from mock_server.pipeline.context import Context
 from mock_server.data import from_schema, tiktok
-from mock_server.pipeline.problems import Problem, UnknownExample, error_body
-from mock_server.pipeline.negotiate import Override
 from mock_server.data.tiktok import TIKTOK_OPERATION
+from mock_server.pipeline.context import Context
+from mock_server.pipeline.negotiate import Override
+from mock_server.pipeline.problems import Problem, UnknownExample, error_body
 from mock_server.pipeline.validate_request import Checked
 
 JSON = "application/json"

@@ -9,25 +9,26 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from mock_server.contract.document import Operation
+from mock_server.faults.transport import TransportFault, wire_status
+from mock_server.journal.entry import bounded
 from mock_server.journal.summary import response_summary
 from mock_server.pipeline.context import Context
-from mock_server.contract.document import Operation
-from mock_server.pipeline.problems import Problem
 from mock_server.pipeline.inject_faults import from_faults, latency_only, retry_after
-from mock_server.journal.entry import bounded
 from mock_server.pipeline.negotiate import Override, from_handle, from_prefer
-from mock_server.pipeline.validate_request import Checked, check_request, request_headers
+from mock_server.pipeline.problems import Problem
 from mock_server.pipeline.respond import Outcome, problem_outcome, respond
+from mock_server.pipeline.validate_request import Checked, check_request, request_headers
 from mock_server.pipeline.validate_response import check_response, header_value, violations_header
 from mock_server.server.secrets import bearer_key, mask, mask_text
-from mock_server.faults.transport import TransportFault, wire_status
 
 LEDGER_REASONS = {503: "rate limit exceeded for this key", 403: "fewer credits left than this request costs"}
 RATE_HEADERS = {"x-ratelimit-limit": "limit", "x-ratelimit-remaining": "remaining"}

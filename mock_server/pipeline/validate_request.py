@@ -10,20 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
-from mock_server.pipeline.context import Context
 from mock_server.contract.document import Operation
+from mock_server.contract.validator import ContractValidator, Violation
 from mock_server.data import tiktok
 from mock_server.data.tiktok import TIKTOK_OPERATION
 from mock_server.journal.entry import JOURNAL_BODY_BYTES
+from mock_server.ledger.base import KeyInfo, Store
+from mock_server.pipeline.context import Context
 from mock_server.pipeline.problems import Problem
 from mock_server.server.secrets import bearer_key
-from mock_server.ledger.base import KeyInfo, Store
-from mock_server.contract.validator import ContractValidator, Violation
 
 HANDLE = re.compile(r"[A-Za-z0-9._]{1,24}")  # what TikTok accepts as a username
 RESERVED_HANDLE = re.compile(r"(error-\d{3}(-[A-Za-z0-9_]{1,64})?|videos-\d{1,8})")
@@ -49,7 +50,7 @@ class Checked:
     violations: list[Violation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def reject(self, problem: Problem, violation: Violation | None = None) -> "Checked":
+    def reject(self, problem: Problem, violation: Violation | None = None) -> Checked:
         if self.problem is None:
             self.problem = problem
         if violation is not None:

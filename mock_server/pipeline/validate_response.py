@@ -7,11 +7,11 @@ contract; it is journaled and shown in the `X-Mock-Violations` header, never hid
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from mock_server.contract.document import Operation
-from mock_server.server.secrets import mask_text
 from mock_server.contract.validator import ContractValidator, Violation
+from mock_server.server.secrets import mask_text
 
 HEADER_LIMIT = 1024
 

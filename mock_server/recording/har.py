@@ -17,9 +17,10 @@ import base64
 import io
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import harfile
 import orjson

@@ -21,19 +21,20 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from starlette.requests import Request
 
-from mock_server.recording import har
 from mock_server.pipeline.context import Context
-from mock_server.pipeline.problems import Problem
 from mock_server.pipeline.negotiate import Override
-from mock_server.pipeline.validate_request import Checked
+from mock_server.pipeline.problems import Problem
 from mock_server.pipeline.respond import Outcome, problem_outcome
 from mock_server.pipeline.routes import Respond
+from mock_server.pipeline.validate_request import Checked
+from mock_server.recording import har
 from mock_server.server.secrets import bearer_key, url_secrets
 
 
@@ -60,7 +61,7 @@ class Recorder:
             reason = f"recording stopped: --max-requests {self.max_requests} reached; this request was not forwarded"
             return problem_outcome(checked, Problem(503, None, reason))
         self.forwarded += 1
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         clock = time.perf_counter()
         outcome = await self.forward(checked, override, ctx, request)
         if outcome.reason:  # the proxy's own answer (upstream unreachable or failed): no interaction

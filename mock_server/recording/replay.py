@@ -22,13 +22,13 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from mock_server.recording import har
-from mock_server.pipeline.context import Context
 from mock_server.contract.document import Contract
-from mock_server.pipeline.problems import Problem
+from mock_server.pipeline.context import Context
 from mock_server.pipeline.negotiate import Override
-from mock_server.pipeline.validate_request import Checked
+from mock_server.pipeline.problems import Problem
 from mock_server.pipeline.respond import Outcome, problem_outcome, respond
+from mock_server.pipeline.validate_request import Checked
+from mock_server.recording import har
 
 ON_MISS = ("generate", "404", "error")
 LEDGER_STATUSES = frozenset({401, 403, 503})  # the ledger's answers: the replaying mock gives its own

@@ -69,7 +69,7 @@ class _Cycle(RequestResponseCycle):
 class _Flow(FlowControl):
     """uvicorn's flow control, except that reading stays paused while received bytes wait unparsed."""
 
-    def __init__(self, transport: asyncio.Transport, protocol: "GuardedHttpToolsProtocol") -> None:
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
         super().__init__(transport)
         self.protocol = protocol
 

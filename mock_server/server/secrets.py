@@ -14,7 +14,8 @@ import functools
 import hashlib
 import hmac
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 SHOWN_EACH_END = 4  # at most this many characters of each end of a key are shown

@@ -18,7 +18,8 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 EXIT_CANNOT_LISTEN = 3  # also uvicorn's code for a server that fails to start
 BACKLOG = 2048  # uvicorn's default

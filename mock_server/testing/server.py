@@ -18,20 +18,21 @@ import asyncio
 import dataclasses
 import socket
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import httpx
 import orjson
 
-from mock_server.verify.rules import VIOLATION, WARNING, Analysis, analyse
 from mock_server.contract.document import Contract, load_contract
+from mock_server.contract.validator import ContractValidator
 from mock_server.faults import spec as faults
 from mock_server.journal.query import JournalQuery
 from mock_server.settings import PARSERS, ApiKey, Settings, SettingsError, from_options, parse
-from mock_server.contract.validator import ContractValidator
 from mock_server.testing.verify_client import UnmatchedRecorder, request_table
+from mock_server.verify.rules import VIOLATION, WARNING, Analysis, analyse
 
 LOOPBACK = "127.0.0.1"
 ALIASES = {"keys": "api_keys"}
@@ -98,7 +99,7 @@ class JournalEntry:
     replayed: str | None = None  # "FILE.har#N": the recorded answer it got (replay=), else None
 
     @classmethod
-    def from_dict(cls, entry: Mapping[str, Any]) -> "JournalEntry":
+    def from_dict(cls, entry: Mapping[str, Any]) -> JournalEntry:
         return cls(
             id=int(entry["id"]),
             at=float(entry["at"]),
@@ -211,7 +212,7 @@ class MockServer:
         self._serving: _Serving | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "MockServer":
+    def start(self) -> MockServer:
         """Start serving on a free loopback port (a context manager does it for you)."""
         if self._serving is None:
             self._serving = _Serving(self._recorder)
@@ -225,13 +226,13 @@ class MockServer:
         self._ctx.access_log.flush()
         self._ctx.store.close()
 
-    def __enter__(self) -> "MockServer":
+    def __enter__(self) -> MockServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    async def __aenter__(self) -> "MockServer":
+    async def __aenter__(self) -> MockServer:
         return await asyncio.to_thread(self.start)
 
     async def __aexit__(self, *exc: object) -> None:

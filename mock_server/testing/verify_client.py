@@ -21,25 +21,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import Any
 
 import httpx
 import orjson
 
-from mock_server.faults import spec as faults
-
-from mock_server.server import logs
-
-from mock_server.faults import transport as transport_faults
-from mock_server.verify.rules import RULE, WARNING, Analysis, RequestReport, analyse, gave_up_silently
-from mock_server.pipeline.context import Context
 from mock_server.contract.document import Contract
+from mock_server.faults import spec as faults
+from mock_server.faults import transport as transport_faults
+from mock_server.pipeline.context import Context
+from mock_server.server import logs
 from mock_server.server.secrets import mask
 from mock_server.settings import PARSERS, RateLimit, Settings, SettingsError, resolve
+from mock_server.verify.rules import RULE, WARNING, Analysis, RequestReport, analyse, gave_up_silently
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_TIMEOUT_S = 300
@@ -374,7 +372,7 @@ def request_table(analysis: Analysis) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
         if index:
             for finding in analysis.requests[index - 1].findings:
                 lines.append(f"     {finding.severity:<9} {finding.rule}: {finding.message}")

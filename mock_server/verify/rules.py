@@ -18,12 +18,11 @@ from typing import Any
 
 import orjson
 
+from mock_server.contract.document import Contract, Operation, resolve
+from mock_server.contract.validator import ContractValidator, Violation
 from mock_server.journal.entry import JOURNAL_BODY_BYTES
 from mock_server.journal.summary import PAGE_ITEMS
-
-from mock_server.contract.document import Contract, Operation, resolve
 from mock_server.pipeline.validate_request import BadJson, load_json
-from mock_server.contract.validator import ContractValidator, Violation
 
 VIOLATION = "violation"
 WARNING = "warning"
@@ -426,7 +425,7 @@ def retry_rules(reports: list[RequestReport], entries: list[Mapping[str, Any]]) 
     last: dict[tuple[Any, ...], int] = {}  # attempt -> index of its latest report
     run: dict[tuple[Any, ...], tuple[tuple[Any, ...], int | None]] = {}  # (operation, key) -> (attempt repeated, its first success)
     burst: dict[tuple[Any, ...], tuple[float, int, int]] = {}  # attempt -> (first failure's time, its number, retries since)
-    for index, (report, entry) in enumerate(zip(reports, entries)):
+    for index, (report, entry) in enumerate(zip(reports, entries, strict=False)):
         if not entry.get("operation"):
             continue
         attempt = (entry.get("operation"), entry.get("key"), entry.get("body"))
