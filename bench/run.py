@@ -78,7 +78,16 @@ class Plan:
     fresh_mocks: int = 200  # fresh mocks per test, after the first
 
 
-QUICK = Plan(duration=2.0, warmup=0.5, round_s=1.0, latency_duration=1.0, mix_requests=10_000, mix_handles=1_000, cold_runs=3, fresh_mocks=50)
+QUICK = Plan(
+    duration=2.0,
+    warmup=0.5,
+    round_s=1.0,
+    latency_duration=1.0,
+    mix_requests=10_000,
+    mix_handles=1_000,
+    cold_runs=3,
+    fresh_mocks=50,
+)
 
 
 # --- wrk ---------------------------------------------------------------------------------------
@@ -128,7 +137,7 @@ def parse_wrk(output: str) -> Load:
     line = next((ln for ln in output.splitlines() if ln.startswith(MARK)), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{output[-2000:]}")
-    data = json.loads(line[len(MARK):])
+    data = json.loads(line[len(MARK) :])
     seconds = data["duration_us"] / 1e6
     return Load(
         requests=data["requests"],
@@ -144,8 +153,17 @@ def wrk(url: str, script: str, duration: float, connections: int, threads: int) 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
-        cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-               "-s", handle.name, url]
+        cmd = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            handle.name,
+            url,
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
     finally:
         os.unlink(handle.name)
@@ -229,7 +247,11 @@ class Server:
         self.log = tempfile.TemporaryFile()
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
-            self.cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT,
+            self.cmd,
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so stop() ends uvicorn's workers too
         )
         return self
@@ -272,22 +294,50 @@ class Server:
 def mock_cmd(port: int, workers: int = 1, extra: tuple[str, ...] = ()) -> list[str]:
     """The mock with default settings, except a key and rate limit large enough never to trip."""
     return [
-        sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--workers", str(workers),
-        "--api-key", f"{KEY}:{BIG_CREDITS}", "--rate-limit", BIG_RATE, *extra,
+        sys.executable,
+        "-m",
+        "mock_server",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--api-key",
+        f"{KEY}:{BIG_CREDITS}",
+        "--rate-limit",
+        BIG_RATE,
+        *extra,
     ]
 
 
 def baseline_cmd(port: int, workers: int = 1) -> list[str]:
     """Bare FastAPI on uvicorn with the mock's server options (uvloop + httptools, no access log)."""
     return [
-        sys.executable, "-m", "uvicorn", "baseline_app:app", "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1",
-        "--port", str(port), "--workers", str(workers), "--no-access-log", "--no-server-header",
-        "--log-level", "warning", "--timeout-keep-alive", "5",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "baseline_app:app",
+        "--app-dir",
+        str(ROOT / "bench"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+        "--timeout-keep-alive",
+        "5",
     ]
 
 
 @contextlib.contextmanager
-def running(name: str, cmd: list[str], port: int, ready_body: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+def running(
+    name: str, cmd: list[str], port: int, ready_body: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     server = Server(name, cmd, port, env or {}).start()
     try:
         server.wait_ready(ready_body)
@@ -342,7 +392,9 @@ def paired(servers: dict[str, tuple[list[str], int, dict[str, str] | None]], pla
     loads: dict[str, list[Load]] = {name: [] for name in servers}
     cpu: dict[str, float] = dict.fromkeys(servers, 0.0)
     with contextlib.ExitStack() as stack:
-        started = {name: stack.enter_context(running(name, cmd, port, body, env)) for name, (cmd, port, env) in servers.items()}
+        started = {
+            name: stack.enter_context(running(name, cmd, port, body, env)) for name, (cmd, port, env) in servers.items()
+        }
         for server in started.values():
             wrk(server.url, script, plan.warmup, plan.connections, plan.threads)
         for _ in range(rounds):
@@ -371,8 +423,13 @@ def paired(servers: dict[str, tuple[list[str], int, dict[str, str] | None]], pla
 def throughput_pair(workers: int, plan: Plan, env: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The mock and the bare FastAPI baseline with `workers` workers, in alternating rounds."""
     mock_port, base_port = free_port(), free_port()
-    measured = paired({"mock": (mock_cmd(mock_port, workers), mock_port, None),
-                       "baseline": (baseline_cmd(base_port, workers), base_port, env)}, plan)
+    measured = paired(
+        {
+            "mock": (mock_cmd(mock_port, workers), mock_port, None),
+            "baseline": (baseline_cmd(base_port, workers), base_port, env),
+        },
+        plan,
+    )
     return {f"mock_{workers}w": measured["mock"], f"baseline_{workers}w": measured["baseline"]}
 
 
@@ -404,7 +461,9 @@ def deep_pages(plan: Plan) -> dict[str, Any]:
     result: dict[str, Any] = {"handle": DEEP_HANDLE, "deep_index": DEEP_INDEX}
     with running("mock", mock_cmd(port), port, body_of(DEEP_HANDLE)) as server:
         first = [body_of(DEEP_HANDLE, cursor_before(profile, i * PAGE_SIZE)) for i in range(plan.distinct_pages)]
-        deep = [body_of(DEEP_HANDLE, cursor_before(profile, DEEP_INDEX + i * PAGE_SIZE)) for i in range(plan.distinct_pages)]
+        deep = [
+            body_of(DEEP_HANDLE, cursor_before(profile, DEEP_INDEX + i * PAGE_SIZE)) for i in range(plan.distinct_pages)
+        ]
         status, page = post(port, deep[0])
         if status != 200 or json.loads(page)["aweme_list"][0] != tiktok.video(profile, DEEP_INDEX):
             raise RuntimeError("the deep cursor does not lead to video 1,000,000")
@@ -465,14 +524,29 @@ def handle_mix(plan: Plan) -> dict[str, Any]:
     with running("mock", mock_cmd(port), port, body_of(HANDLE)) as server:
         idle = tree_memory_mb(server.proc.pid)  # type: ignore[union-attr]
         while served < plan.mix_requests:
-            load = wrk(server.url, lua_rotating(bodies, plan.threads, start=served), chunk_s, plan.connections, plan.threads)
-            served, seconds, errors, p99 = served + load.requests, seconds + load.seconds, errors + load.errors, max(p99, load.p99_ms)
+            load = wrk(
+                server.url, lua_rotating(bodies, plan.threads, start=served), chunk_s, plan.connections, plan.threads
+            )
+            served, seconds, errors, p99 = (
+                served + load.requests,
+                seconds + load.seconds,
+                errors + load.errors,
+                max(p99, load.p99_ms),
+            )
             rate = max(1.0, load.requests / max(load.seconds, 0.001))
             chunk_s = max(1.0, min(120.0, (plan.mix_requests - served) / rate + 0.5))
             print(f"bench:   {served:,} of {plan.mix_requests:,} requests", file=sys.stderr, flush=True)
         after = tree_memory_mb(server.proc.pid)  # type: ignore[union-attr]
-    return {"handles": plan.mix_handles, "requests": served, "seconds": round(seconds, 1), "rps": round(served / seconds, 1),
-            "max_p99_ms": p99, "errors": errors, "idle_rss_mb": idle["rss_mb"], **after}
+    return {
+        "handles": plan.mix_handles,
+        "requests": served,
+        "seconds": round(seconds, 1),
+        "rps": round(served / seconds, 1),
+        "max_p99_ms": p99,
+        "errors": errors,
+        "idle_rss_mb": idle["rss_mb"],
+        **after,
+    }
 
 
 def workers_exact(workers: int = 2, budget: int = 600, limit: int = 1000, sent: int = 1200) -> dict[str, Any]:
@@ -483,8 +557,22 @@ def workers_exact(workers: int = 2, budget: int = 600, limit: int = 1000, sent: 
 
     port = free_port()
     cost = 10
-    cmd = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--workers", str(workers),
-           "--api-key", f"{KEY}:{budget * cost}", "--rate-limit", f"{limit}/day", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mock_server",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--api-key",
+        f"{KEY}:{budget * cost}",
+        "--rate-limit",
+        f"{limit}/day",
+        "--log-level",
+        "warning",
+    ]
     server = Server("mock", cmd, port).start()
     try:
         deadline = time.perf_counter() + 30
@@ -503,8 +591,11 @@ def workers_exact(workers: int = 2, budget: int = 600, limit: int = 1000, sent: 
 
                 async def one() -> int:
                     async with gate:
-                        response = await client.post(ENDPOINT, content=body_of(HANDLE), headers={
-                            "Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+                        response = await client.post(
+                            ENDPOINT,
+                            content=body_of(HANDLE),
+                            headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+                        )
                         return response.status_code
 
                 return list(await asyncio.gather(*(one() for _ in range(sent))))
@@ -517,8 +608,14 @@ def workers_exact(workers: int = 2, budget: int = 600, limit: int = 1000, sent: 
     counts = {str(s): statuses.count(s) for s in sorted(set(statuses))}
     expected = {"200": budget, "403": limit - budget, "503": sent - limit}
     same_day = day == int(time.time() // 86400)
-    return {"workers": workers, "sent": sent, "counts": counts, "expected": expected,
-            "credits_left": keys[0]["credits"], "exact": (counts == expected and keys[0]["credits"] == 0) or not same_day}
+    return {
+        "workers": workers,
+        "sent": sent,
+        "counts": counts,
+        "expected": expected,
+        "credits_left": keys[0]["credits"],
+        "exact": (counts == expected and keys[0]["credits"] == 0) or not same_day,
+    }
 
 
 PRISM_PLACES = ("bench/node_modules/.bin/prism", "node_modules/.bin/prism")
@@ -537,8 +634,11 @@ def prism(path: str, plan: Plan) -> dict[str, Any]:
     """Stoplight Prism serving the effective contract from its static examples."""
     contract = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
     with contract:
-        contract.write(subprocess.run([sys.executable, "-m", "mock_server", "contract"], capture_output=True, text=True,
-                                      check=True, cwd=ROOT).stdout)
+        contract.write(
+            subprocess.run(
+                [sys.executable, "-m", "mock_server", "contract"], capture_output=True, text=True, check=True, cwd=ROOT
+            ).stdout
+        )
     port = free_port()
     version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()
     cmd = [path, "mock", "--host", "127.0.0.1", "--port", str(port), "--errors", "false", contract.name]
@@ -560,9 +660,17 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         checks["1 worker >= 60% of bare FastAPI req/s"] = (round(ratio, 2), ">= 0.60", ratio >= 0.6)
     if "mock_1w" in r:
         checks["1 worker p99 < 10 ms at 32 connections"] = (r["mock_1w"]["p99_ms"], "< 10", r["mock_1w"]["p99_ms"] < 10)
-        checks["1 worker >= 3x Prism static req/s"] = (round(r["mock_1w"]["rps"] / prism_rps, 1), ">= 3", r["mock_1w"]["rps"] >= 3 * prism_rps)
+        checks["1 worker >= 3x Prism static req/s"] = (
+            round(r["mock_1w"]["rps"] / prism_rps, 1),
+            ">= 3",
+            r["mock_1w"]["rps"] >= 3 * prism_rps,
+        )
     if "mix" in r:
-        checks["peak RSS < 100 MB after the handle mix"] = (r["mix"]["peak_rss_mb"], "< 100", r["mix"]["peak_rss_mb"] < 100)
+        checks["peak RSS < 100 MB after the handle mix"] = (
+            r["mix"]["peak_rss_mb"],
+            "< 100",
+            r["mix"]["peak_rss_mb"] < 100,
+        )
     if "cold_start" in r:
         checks["cold start < 1.5 s"] = (r["cold_start"]["median_s"], "< 1.5", r["cold_start"]["median_s"] < 1.5)
     if "deep" in r:
@@ -572,12 +680,21 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         median = r["fresh_mock"]["median_ms"]
         checks["fresh mock per test < 50 ms after the first"] = (median, "< 50", median < 50)
     if "exact" in r:
-        checks["2 workers: credits and rate limit exact"] = (r["exact"]["counts"], f"= {r['exact']['expected']}", r["exact"]["exact"])
+        checks["2 workers: credits and rate limit exact"] = (
+            r["exact"]["counts"],
+            f"= {r['exact']['expected']}",
+            r["exact"]["exact"],
+        )
     return {name: {"value": v, "target": t, "met": ok} for name, (v, t, ok) in checks.items()}
 
 
-LABELS = {"mock_1w": "mock, 1 worker", "baseline_1w": "bare FastAPI, 1 worker", "mock_2w": "mock, 2 workers",
-          "baseline_2w": "bare FastAPI, 2 workers", "prism": "Prism, static examples"}
+LABELS = {
+    "mock_1w": "mock, 1 worker",
+    "baseline_1w": "bare FastAPI, 1 worker",
+    "mock_2w": "mock, 2 workers",
+    "baseline_2w": "bare FastAPI, 2 workers",
+    "prism": "Prism, static examples",
+}
 
 
 def table(results: dict[str, Any]) -> str:
@@ -587,10 +704,22 @@ def table(results: dict[str, Any]) -> str:
     for key, label in LABELS.items():
         if key in r:
             x = r[key]
-            rows.append((label, f"{x['rps']:,.0f}", f"{x['p50_ms']:.2f}", f"{x['p99_ms']:.2f}", f"{x.get('cpu_us_per_request', 0):,.0f}",
-                         str(x["errors"]), f"{x['peak_rss_mb']:.1f}"))
+            rows.append(
+                (
+                    label,
+                    f"{x['rps']:,.0f}",
+                    f"{x['p50_ms']:.2f}",
+                    f"{x['p99_ms']:.2f}",
+                    f"{x.get('cpu_us_per_request', 0):,.0f}",
+                    str(x["errors"]),
+                    f"{x['peak_rss_mb']:.1f}",
+                )
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
     for workers in (1, 2):
@@ -599,32 +728,46 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"mock / bare FastAPI, {workers} worker(s): {mock['rps'] / base['rps']:.2f} of the requests/s")
     if "cold_start" in r:
         cold = r["cold_start"]
-        lines.append(f"cold start (process start -> first 200), median of {len(cold['runs_s'])}: {cold['median_s']:.2f} s")
+        lines.append(
+            f"cold start (process start -> first 200), median of {len(cold['runs_s'])}: {cold['median_s']:.2f} s"
+        )
     if "mix" in r:
         mix = r["mix"]
-        lines.append(f"handle mix: {mix['requests']:,} requests over {mix['handles']:,} handles at {mix['rps']:,.0f} req/s: "
-                     f"peak RSS {mix['peak_rss_mb']:.1f} MB (idle {mix['idle_rss_mb']:.1f} MB, after {mix['rss_mb']:.1f} MB)")
+        lines.append(
+            f"handle mix: {mix['requests']:,} requests over {mix['handles']:,} handles at {mix['rps']:,.0f} req/s: "
+            f"peak RSS {mix['peak_rss_mb']:.1f} MB (idle {mix['idle_rss_mb']:.1f} MB, after {mix['rss_mb']:.1f} MB)"
+        )
     if "deep" in r:
         d = r["deep"]
-        lines.append(f"page 1 vs {d['deep_index']:,} videos deep ({d['handle']}, 1 connection, p50 ms): "
-                     f"same page {d['page1_same']['p50_ms']:.2f} vs {d['deep_same']['p50_ms']:.2f} ({d['ratio_same_p50']}x); "
-                     f"{r['plan']['distinct_pages']:,} distinct pages {d['page1_distinct']['p50_ms']:.2f} vs "
-                     f"{d['deep_distinct']['p50_ms']:.2f} ({d['ratio_distinct_p50']}x); "
-                     f"data module alone {d['data_module_us']['page1']:,.0f} vs {d['data_module_us']['deep']:,.0f} us")
+        lines.append(
+            f"page 1 vs {d['deep_index']:,} videos deep ({d['handle']}, 1 connection, p50 ms): "
+            f"same page {d['page1_same']['p50_ms']:.2f} vs {d['deep_same']['p50_ms']:.2f} ({d['ratio_same_p50']}x); "
+            f"{r['plan']['distinct_pages']:,} distinct pages {d['page1_distinct']['p50_ms']:.2f} vs "
+            f"{d['deep_distinct']['p50_ms']:.2f} ({d['ratio_distinct_p50']}x); "
+            f"data module alone {d['data_module_us']['page1']:,.0f} vs {d['data_module_us']['deep']:,.0f} us"
+        )
         if "tiktok_all_quirks_page1" in d["data_module_us"]:
-            lines.append(f"--fidelity tiktok --quirks all, data module alone: page 1 {d['data_module_us']['tiktok_all_quirks_page1']:,.0f} vs "
-                         f"deep {d['data_module_us']['tiktok_all_quirks_deep']:,.0f} us ({d['data_module_us']['tiktok_all_quirks_ratio']}x)")
+            lines.append(
+                f"--fidelity tiktok --quirks all, data module alone: page 1 {d['data_module_us']['tiktok_all_quirks_page1']:,.0f} vs "
+                f"deep {d['data_module_us']['tiktok_all_quirks_deep']:,.0f} us ({d['data_module_us']['tiktok_all_quirks_ratio']}x)"
+            )
     if "fresh_mock" in r:
         f = r["fresh_mock"]
-        lines.append(f"fresh mock per test (start, first request, stop), {f['mocks']} mocks: median {f['median_ms']:.1f} ms, "
-                     f"p95 {f['p95_ms']:.1f} ms, max {f['max_ms']:.1f} ms; the first of a run {f['first_ms']:,.0f} ms (imports, contract)")
+        lines.append(
+            f"fresh mock per test (start, first request, stop), {f['mocks']} mocks: median {f['median_ms']:.1f} ms, "
+            f"p95 {f['p95_ms']:.1f} ms, max {f['max_ms']:.1f} ms; the first of a run {f['first_ms']:,.0f} ms (imports, contract)"
+        )
     if "exact" in r:
         e = r["exact"]
-        lines.append(f"2 workers, {e['sent']:,} concurrent requests: statuses {e['counts']} (expected {e['expected']}), "
-                     f"credits left {e['credits_left']}")
+        lines.append(
+            f"2 workers, {e['sent']:,} concurrent requests: statuses {e['counts']} (expected {e['expected']}), "
+            f"credits left {e['credits_left']}"
+        )
     if "prism" not in r and "mock_1w" in r:
-        lines.append(f"Prism not measured in this run; reference from {ISSUE_PRISM['source']}: "
-                     f"{ISSUE_PRISM['rps']:,.0f} req/s, p99 {ISSUE_PRISM['p99_ms']} ms, {ISSUE_PRISM['rss_mb']} MB")
+        lines.append(
+            f"Prism not measured in this run; reference from {ISSUE_PRISM['source']}: "
+            f"{ISSUE_PRISM['rps']:,.0f} req/s, p99 {ISSUE_PRISM['p99_ms']} ms, {ISSUE_PRISM['rss_mb']} MB"
+        )
     lines += ["", "targets (issue 6):"]
     for name, t in r["targets"].items():
         lines.append(f"  [{'met' if t['met'] else 'MISSED'}] {name}: {t['value']} (target {t['target']})")
@@ -639,8 +782,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test (figures are rough)")
     parser.add_argument("--duration", type=float, help="seconds per throughput run (default 10)")
     parser.add_argument("--only", help=f"comma-separated steps to run (default all): {','.join(STEPS)}")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where the JSON goes (default bench-results/)")
-    parser.add_argument("--prism", default="auto", help="auto (prism on PATH or in bench/node_modules), off, or its path")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench-results", help="where the JSON goes (default bench-results/)"
+    )
+    parser.add_argument(
+        "--prism", default="auto", help="auto (prism on PATH or in bench/node_modules), off, or its path"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("bench: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
@@ -650,7 +797,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"bench: unknown step(s) {', '.join(sorted(unknown))}; steps: {', '.join(STEPS)}", file=sys.stderr)
         return 2
-    plan = dataclasses.replace(QUICK if args.quick else Plan(), **({"duration": args.duration} if args.duration else {}))
+    plan = dataclasses.replace(
+        QUICK if args.quick else Plan(), **({"duration": args.duration} if args.duration else {})
+    )
     prism_path = find_prism(args.prism)
 
     results: dict[str, Any] = {"plan": asdict(plan)}
@@ -683,7 +832,9 @@ def main(argv: list[str] | None = None) -> int:
         body_file.unlink()
     results["targets"] = targets(results)
     results["machine"] = {
-        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
         "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip(),
     }
     results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -108,7 +108,9 @@ def counted_app(app: ASGIApp, budget: Budget) -> ASGIApp:
     lifespans after every test, and the mock's lifespan closes its ledger, which the next test needs.
     """
 
-    async def counting(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+    async def counting(
+        scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()

@@ -96,7 +96,9 @@ class DomainChecks:
         since = self.budget.used - last[1]
         if remaining >= limit - since:
             return []
-        return [f"X-RateLimit-Remaining rose from {last[0]} to {remaining} within a window ({since} request(s) later, limit {limit})"]
+        return [
+            f"X-RateLimit-Remaining rose from {last[0]} to {remaining} within a window ({since} request(s) later, limit {limit})"
+        ]
 
     # --- the documented example's field types --------------------------------------------------
     def example_field_types(self, ctx: Any, response: Response, case: Case) -> None:
@@ -136,17 +138,28 @@ def error_body_problems(validator: ContractValidator, op: Operation, response: R
     status = response.status_code
     problems = []
     if content_type.split(";")[0].strip().lower() != "application/json":
-        problems.append(f"received {status} with Content-Type {content_type or '(none)'}; the contract expects application/json on a {status} error")
+        problems.append(
+            f"received {status} with Content-Type {content_type or '(none)'}; the contract expects application/json on a {status} error"
+        )
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        return [*problems, f'received {status} with {body_words(response)}; the contract expects the JSON body {{"error": <string>}}']
+        return [
+            *problems,
+            f'received {status} with {body_words(response)}; the contract expects the JSON body {{"error": <string>}}',
+        ]
     if not isinstance(body, dict) or not isinstance(body.get("error"), str):
         return [*problems, f'received {status} with {body_words(response)}; the contract expects {{"error": <string>}}']
     if validator.error_message(op, status, body):
-        documented = [v.get("error") for v in op.examples(status).values() if isinstance(v, dict) and isinstance(v.get("error"), str)]
+        documented = [
+            v.get("error")
+            for v in op.examples(status).values()
+            if isinstance(v, dict) and isinstance(v.get("error"), str)
+        ]
         quoted = ", ".join(orjson.dumps(d).decode() for d in documented)
-        problems.append(f"received {status} with the error message {orjson.dumps(body['error']).decode()}; the contract documents for {status}: {quoted}")
+        problems.append(
+            f"received {status} with the error message {orjson.dumps(body['error']).decode()}; the contract documents for {status}: {quoted}"
+        )
     return problems
 
 
@@ -172,7 +185,9 @@ COMPATIBLE = {("number", "integer"), ("string", "numeric string")}  # (documente
 Problem = tuple[str, str, str]  # (where, what is wrong, the value received: "" when none)
 
 
-def field_problems(example: Any, actual: Any, path: str, presence: bool, echoes: set[str], nullable: Callable[[str], bool]) -> list[Problem]:
+def field_problems(
+    example: Any, actual: Any, path: str, presence: bool, echoes: set[str], nullable: Callable[[str], bool]
+) -> list[Problem]:
     """Differences between a body and the documented example, field by field."""
     where = path or "body"
     if actual is None and example is not None:
@@ -192,7 +207,11 @@ def field_problems(example: Any, actual: Any, path: str, presence: bool, echoes:
     if isinstance(example, list):
         if not example:
             return []
-        return [p for i, item in enumerate(actual) for p in field_problems(example[0], item, f"{path}[{i}]", presence, echoes, nullable)]
+        return [
+            p
+            for i, item in enumerate(actual)
+            for p in field_problems(example[0], item, f"{path}[{i}]", presence, echoes, nullable)
+        ]
     return _unit_problems(example, actual, where, echoes)
 
 
@@ -234,5 +253,9 @@ def _nullable(document: dict[str, Any], schema: dict[str, Any], path: str) -> bo
     for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
         if not isinstance(node, dict):
             return False
-        node = resolve(document, node.get("items", {})) if part.startswith("[") else resolve(document, (node.get("properties") or {}).get(part, {}))
+        node = (
+            resolve(document, node.get("items", {}))
+            if part.startswith("[")
+            else resolve(document, (node.get("properties") or {}).get(part, {}))
+        )
     return isinstance(node, dict) and node.get("nullable") is True

@@ -27,7 +27,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "budget_share(fraction): the share of the remaining request budget this test may use")
+    config.addinivalue_line(
+        "markers", "budget_share(fraction): the share of the remaining request budget this test may use"
+    )
     kit = kit_module.start(options.from_pytest(config))
     if not config.option.xmlpath:  # JUnit XML by default, next to the drift report
         config.option.xmlpath = str(kit.options.reports_dir / "junit.xml")
@@ -43,7 +45,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         reporter.write_line(line, bold=True)
     else:
         print(line, file=sys.stderr, flush=True)
-    kit.view = LiveView(kit.budget.cap, kit.operation.credit_cost, lambda: (kit.budget.used, kit.state.successes), kit.recorder.secrets)
+    kit.view = LiveView(
+        kit.budget.cap, kit.operation.credit_cost, lambda: (kit.budget.used, kit.state.successes), kit.recorder.secrets
+    )
     kit.view.reporter = reporter
 
 
@@ -87,7 +91,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, pytest.TestReport]:
     rep: pytest.TestReport = yield
     kit = kit_module.current()
     if rep.when == "call":
@@ -119,7 +125,11 @@ def _outcome(kit: kit_module.Kit, item: pytest.Item, call: pytest.CallInfo[None]
         kit.state.incomplete = str(error)
         rep.outcome = "skipped"
         rep.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {error}; the run is incomplete")
-        item.session.shouldstop = str(error) if isinstance(error, RunOutOfTime) else f"the request budget of {kit.budget.cap} requests is spent"
+        item.session.shouldstop = (
+            str(error)
+            if isinstance(error, RunOutOfTime)
+            else f"the request budget of {kit.budget.cap} requests is spent"
+        )
         return
     if isinstance(error, ShareSpent):  # a planned stop: the test used its share of the budget
         rep.outcome = "passed"
@@ -141,9 +151,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         kit.view.stop()
     for phase, count in kit.state.sent.items():
         stopped = kit.state.stopped.get(phase, "")
-        kit.state.notes.append(f"{phase} phase: {count} generated case(s) sent" + (f", then stopped at {stopped}" if stopped else ""))
+        kit.state.notes.append(
+            f"{phase} phase: {count} generated case(s) sent" + (f", then stopped at {stopped}" if stopped else "")
+        )
     if kit.options.remote:
-        kit.state.notes.append("ignored_auth: not run against a remote target (its probes bypass the request budget); auth_enforced sends the same probes, counted")
+        kit.state.notes.append(
+            "ignored_auth: not run against a remote target (its probes bypass the request budget); auth_enforced sends the same probes, counted"
+        )
     findings = list(kit.recorder.findings.values())
     failing = [f for f in findings if f.kind in kit.options.fail_on]
     if kit.state.key_problem:
@@ -194,7 +208,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         write(f"INCOMPLETE: {kit.state.incomplete}; the checks after that point did not run", yellow=True, bold=True)
     for finding in sorted(kit.recorder.findings.values(), key=lambda f: (f.kind, f.check)):
         fails = "" if finding.kind in kit.options.fail_on else ", reported only"
-        write(f"{finding.check} [{finding.kind}{fails}]: {finding.title}: {(finding.message.splitlines() or [''])[0][:160]}")
+        write(
+            f"{finding.check} [{finding.kind}{fails}]: {finding.title}: {(finding.message.splitlines() or [''])[0][:160]}"
+        )
     budget = f" of {kit.budget.cap}" if kit.budget.cap is not None else ""
     write(f"{kit.state.verdict}; {kit.budget.used}{budget} requests sent")
     for path in [*kit.state.report_paths, config.option.xmlpath]:

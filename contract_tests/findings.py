@@ -212,7 +212,11 @@ def response_excerpt(response: Response, secrets: Iterable[str] = ()) -> str:
 
 def _cut(text: str, secrets: Iterable[str]) -> str:
     """Masked BEFORE the cut: a key cut in two would otherwise leave all but its tail."""
-    return mask_text(text, secrets) if len(text) <= EXCERPT else mask_excerpt(text, secrets, EXCERPT) + f"… ({len(text)} characters)"
+    return (
+        mask_text(text, secrets)
+        if len(text) <= EXCERPT
+        else mask_excerpt(text, secrets, EXCERPT) + f"… ({len(text)} characters)"
+    )
 
 
 _NOT_JSON = object()

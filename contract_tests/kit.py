@@ -120,7 +120,9 @@ class Kit:
         key = self.api_key if key == "" else key
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        return self.base[self.operation.path][self.operation.method].Case(body=body, headers=headers, media_type="application/json")
+        return self.base[self.operation.path][self.operation.method].Case(
+            body=body, headers=headers, media_type="application/json"
+        )
 
     def page_body(self, cursor: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"handle": self.handle}
@@ -132,7 +134,10 @@ class Kit:
     def handle(self) -> str:
         if self.options.handle:
             return self.options.handle
-        for example in (self.operation.raw.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples") or {}).values():
+        for example in (
+            self.operation.raw.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples")
+            or {}
+        ).values():
             handle = (example.get("value") or {}).get("handle")
             if isinstance(handle, str):
                 return handle
@@ -154,7 +159,12 @@ class Kit:
             raise TargetUnreachable(self.state.unreachable, pytrace=False) from None
         if self.limits.cuts:  # checked no further: a cut body would only add findings about the cut
             self._cut = response
-            self.recorder.add(TOO_LARGE, response, "Response body too large", "; ".join(self.limits.cuts) + " (a real page is under 100 KiB)")
+            self.recorder.add(
+                TOO_LARGE,
+                response,
+                "Response body too large",
+                "; ".join(self.limits.cuts) + " (a real page is under 100 KiB)",
+            )
         return response
 
     # --- masking: every text the kit writes passes here first -------------------------------------
@@ -225,5 +235,7 @@ def start(options: KitOptions) -> Kit:
 
 def current() -> Kit:
     if _current is None:
-        raise RuntimeError("the contract kit is not configured: run it with `dumpling-contract` or `pytest contract_tests`")
+        raise RuntimeError(
+            "the contract kit is not configured: run it with `dumpling-contract` or `pytest contract_tests`"
+        )
     return _current

@@ -89,7 +89,11 @@ class Limits:
         raw = response.raw
         try:
             while True:
-                chunk = raw.read1(READ_CHUNK, decode_content=False) if hasattr(raw, "read1") else raw.read(READ_CHUNK, decode_content=False)
+                chunk = (
+                    raw.read1(READ_CHUNK, decode_content=False)
+                    if hasattr(raw, "read1")
+                    else raw.read(READ_CHUNK, decode_content=False)
+                )
                 if not chunk:
                     break
                 body.feed(chunk)
@@ -98,7 +102,9 @@ class Limits:
                 raw.release_conn()  # read to the end: the connection may serve the next request
         except BodyTooLarge as exc:
             content = exc.kept
-            self.cuts.append(f"{response.status_code} response body larger than {exc.cap} bytes{' after decompression' if body.encoding else ''}: cut there")
+            self.cuts.append(
+                f"{response.status_code} response body larger than {exc.cap} bytes{' after decompression' if body.encoding else ''}: cut there"
+            )
             response.close()
         except (zlib.error, urllib3.exceptions.HTTPError, OSError) as exc:  # as requests' iter_content reports them
             response.close()

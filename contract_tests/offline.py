@@ -72,7 +72,12 @@ def setup(secrets: Iterable[str]) -> Offline:
     contract = load_contract()
     budget = Budget(None)
     recorder = Recorder(Classifier(load_contract(overlay=False)), secrets, TITLES)
-    config = SchemathesisConfig.from_dict({"suppress-health-check": ["all"], "checks": {"positive_data_acceptance": {"enabled": False}, "negative_data_rejection": {"enabled": False}}})
+    config = SchemathesisConfig.from_dict(
+        {
+            "suppress-health-check": ["all"],
+            "checks": {"positive_data_acceptance": {"enabled": False}, "negative_data_rejection": {"enabled": False}},
+        }
+    )
     schema = from_dict(copy.deepcopy(contract.document), config=config)
 
     def after_validate(context: Any, case: Case, response: Response, results: list[Any]) -> None:
@@ -85,11 +90,21 @@ def setup(secrets: Iterable[str]) -> Offline:
 def as_response(exchange: har.Exchange) -> Response:
     """A recorded exchange as the response schemathesis' checks read (its request included)."""
     headers = [(n, v) for n, v in exchange.request_headers if n.lower() not in ("content-length", "host")]
-    prepared = requests.Request(exchange.method, exchange.url, headers=dict(headers), data=exchange.request_body or None).prepare()
+    prepared = requests.Request(
+        exchange.method, exchange.url, headers=dict(headers), data=exchange.request_body or None
+    ).prepare()
     grouped: dict[str, list[str]] = defaultdict(list)
     for name, value in exchange.response_headers:
         grouped[name.lower()].append(value)
-    return Response(exchange.status, dict(grouped), exchange.response_body, prepared, exchange.time_ms / 1000, True, message=exchange.status_text)
+    return Response(
+        exchange.status,
+        dict(grouped),
+        exchange.response_body,
+        prepared,
+        exchange.time_ms / 1000,
+        True,
+        message=exchange.status_text,
+    )
 
 
 def _body(raw: bytes) -> Any:
@@ -104,10 +119,18 @@ def check_responses(run: Offline, exchanges: list[tuple[Operation, har.Exchange]
     run.recorder.current_test = RESPONSES_TEST
     for number, (op, exchange) in enumerate(exchanges, start=1):
         run.budget.used = number  # requests "sent" so far: the rate-limit window check counts them
-        headers = {n: v for n, v in exchange.request_headers if n.lower() in ("authorization", "content-type", "prefer")}
-        case = run.schema[op.path][op.method].Case(body=_body(exchange.request_body), headers=headers, media_type=exchange.header("content-type", response=False) or "application/json")
+        headers = {
+            n: v for n, v in exchange.request_headers if n.lower() in ("authorization", "content-type", "prefer")
+        }
+        case = run.schema[op.path][op.method].Case(
+            body=_body(exchange.request_body),
+            headers=headers,
+            media_type=exchange.header("content-type", response=False) or "application/json",
+        )
         try:
-            case.validate_response(as_response(exchange), additional_checks=run.checks.all(), excluded_checks=[ignored_auth])
+            case.validate_response(
+                as_response(exchange), additional_checks=run.checks.all(), excluded_checks=[ignored_auth]
+            )
         except FailureGroup:
             pass  # recorded by the after_validate hook
 
@@ -130,21 +153,39 @@ def check_walks(run: Offline, op: Operation, link: Link, exchanges: list[har.Exc
         for asked in roots:
             unconfirmed: list[str] = []
 
-            def fetch(cursor: str, by_cursor: dict[str, har.Exchange] = by_cursor, unconfirmed: list[str] = unconfirmed) -> Response:
+            def fetch(
+                cursor: str, by_cursor: dict[str, har.Exchange] = by_cursor, unconfirmed: list[str] = unconfirmed
+            ) -> Response:
                 recorded = by_cursor.get(cursor)
                 if recorded is not None:
                     return as_response(recorded)
                 unconfirmed.append(cursor)  # only after a has_more=0 page: the walk stops here either way
-                return as_response(har.Exchange("POST", "http://not-recorded/", (), b"", 200, (("content-type", "application/json"),), NOT_RECORDED))
+                return as_response(
+                    har.Exchange(
+                        "POST",
+                        "http://not-recorded/",
+                        (),
+                        b"",
+                        200,
+                        (("content-type", "application/json"),),
+                        NOT_RECORDED,
+                    )
+                )
 
             result = walk(as_response(by_cursor[asked]), fetch, link, _chain(by_cursor, asked, link), asked=asked)
             for problem in result.problems:
                 _record(run, problem)
             if not result.problems:
                 run.recorder.passed("pagination_walk")
-            ended = "has_more=0 on the last recorded page (the request that would confirm the end was not recorded)" if unconfirmed else result.ended
+            ended = (
+                "has_more=0 on the last recorded page (the request that would confirm the end was not recorded)"
+                if unconfirmed
+                else result.ended
+            )
             start = f"{link.cursor_param}={asked}" if asked else "the first page"
-            run.notes.append(f"pagination_walk: handle {handle!r}{' (trim)' if trim else ''} from {start}: {result.pages} recorded page(s), {result.items} item(s); stopped at {ended}")
+            run.notes.append(
+                f"pagination_walk: handle {handle!r}{' (trim)' if trim else ''} from {start}: {result.pages} recorded page(s), {result.items} item(s); stopped at {ended}"
+            )
 
 
 def _record(run: Offline, problem: Problem) -> None:
@@ -206,7 +247,12 @@ def reality_notes(recorded: list[har.Exchange], settings: Settings) -> list[str]
     handles: set[str] = set()
     for exchange in recorded:
         body, request = _body(exchange.response_body), _body(exchange.request_body)
-        if 200 <= exchange.status < 300 and isinstance(body, dict) and isinstance(request, dict) and request.get("trim") is not True:
+        if (
+            200 <= exchange.status < 300
+            and isinstance(body, dict)
+            and isinstance(request, dict)
+            and request.get("trim") is not True
+        ):
             for path, kinds in shapes(body).items():
                 real[path] |= kinds
             if isinstance(request.get("handle"), str):
@@ -225,9 +271,13 @@ def reality_notes(recorded: list[har.Exchange], settings: Settings) -> list[str]
     notes = []
     for path in sorted(real):
         if path not in mock:
-            notes.append(f"reality: `{path}` ({', '.join(sorted(real[path]))}) is in the recorded responses; the mock never generates it")
+            notes.append(
+                f"reality: `{path}` ({', '.join(sorted(real[path]))}) is in the recorded responses; the mock never generates it"
+            )
         elif real[path] - mock[path]:
-            notes.append(f"reality: `{path}` is {', '.join(sorted(real[path] - mock[path]))} in the recorded responses; the mock generates {', '.join(sorted(mock[path]))}")
+            notes.append(
+                f"reality: `{path}` is {', '.join(sorted(real[path] - mock[path]))} in the recorded responses; the mock generates {', '.join(sorted(mock[path]))}"
+            )
     if len(notes) > MAX_REALITY_NOTES:
         notes = notes[:MAX_REALITY_NOTES] + [f"reality: … and {len(notes) - MAX_REALITY_NOTES} more field(s)"]
     return notes
@@ -237,20 +287,31 @@ def reality_notes(recorded: list[har.Exchange], settings: Settings) -> list[str]
 def run(path: Path, reports_dir: Path, fail_on: frozenset[str]) -> tuple[int, report.Summary]:
     """Check the recording at `path`; the exit code and the summary the reports were written from."""
     exchanges = har.read(path)
-    secrets = [k for ex in exchanges for k in [bearer_key(ex.header("authorization", response=False))] if k and "REDACTED" not in k]
+    secrets = [
+        k
+        for ex in exchanges
+        for k in [bearer_key(ex.header("authorization", response=False))]
+        if k and "REDACTED" not in k
+    ]
     offline = setup(secrets)
-    op_link = next(((op, link) for op in offline.contract.operations for link in [pagination_link(op)] if link is not None), None)
+    op_link = next(
+        ((op, link) for op in offline.contract.operations for link in [pagination_link(op)] if link is not None), None
+    )
     ours: list[tuple[Operation, har.Exchange]] = []
     for exchange in exchanges:
         operation_id = operation_of(offline.contract, exchange.method, exchange.url)
         if operation_id is not None:
             ours.append((offline.contract.by_id(operation_id), exchange))
-    offline.notes.append(f"recording: {path.name}, {len(exchanges)} entries, {len(ours)} to operations of the contract; 0 requests sent")
+    offline.notes.append(
+        f"recording: {path.name}, {len(exchanges)} entries, {len(ours)} to operations of the contract; 0 requests sent"
+    )
     check_responses(offline, ours)
     if op_link is not None:
         op, link = op_link
         check_walks(offline, op, link, [ex for o, ex in ours if o is op])
-    offline.notes.append("not checked offline (they need a new request): auth_enforced, ignored_auth, the join probe between pages, the search for a profile's end")
+    offline.notes.append(
+        "not checked offline (they need a new request): auth_enforced, ignored_auth, the join probe between pages, the search for a profile's end"
+    )
     offline.notes += reality_notes([ex for _, ex in ours], Settings())
     findings = list(offline.recorder.findings.values())
     problem = "" if ours else "the recording holds no request to an operation of the contract"
@@ -271,7 +332,10 @@ def run(path: Path, reports_dir: Path, fail_on: frozenset[str]) -> tuple[int, re
         fail_on=fail_on,
         findings=findings,
         examined=dict(offline.recorder.examined),
-        notes=[*offline.notes, f"{successes} recorded 2xx response(s) checked; the recording cost them, this run cost nothing"],
+        notes=[
+            *offline.notes,
+            f"{successes} recorded 2xx response(s) checked; the recording cost them, this run cost nothing",
+        ],
         problem=problem,
         secrets=tuple(offline.recorder.secrets),
     )
@@ -306,7 +370,9 @@ def main(path: Path, reports_dir: Path, fail_on: frozenset[str]) -> int:
         return exit_codes.USAGE
     for finding in sorted(summary.findings, key=lambda f: (f.kind, f.check)):
         fails = "" if finding.kind in fail_on else ", reported only"
-        print(f"{finding.check} [{finding.kind}{fails}]: {finding.title}: {(finding.message.splitlines() or [''])[0][:160]}")
+        print(
+            f"{finding.check} [{finding.kind}{fails}]: {finding.title}: {(finding.message.splitlines() or [''])[0][:160]}"
+        )
     print(f"{report.verdict(summary)}; 0 requests sent (offline, {path.name})")
     for name in ("drift-report.md", "drift-report.html", "findings.json", "junit.xml"):
         print(f"report: {reports_dir / name}")

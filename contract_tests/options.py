@@ -27,7 +27,11 @@ IN_PROCESS_MAX_EXAMPLES = 40
 DEFAULT_TIMEOUT_S = 30.0  # a request, in total: connect, headers and the whole body
 DEFAULT_MAX_TIME_S = 900.0  # the run: no request is sent after it, one in flight is cut
 FINDING_CLASSES = ("contract", "documentation")
-FAIL_ON = {"both": frozenset(FINDING_CLASSES), "contract": frozenset({"contract"}), "documentation": frozenset({"documentation"})}
+FAIL_ON = {
+    "both": frozenset(FINDING_CLASSES),
+    "contract": frozenset({"contract"}),
+    "documentation": frozenset({"documentation"}),
+}
 
 
 @dataclass(frozen=True)
@@ -54,16 +58,43 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("dumpling-contract", "contract kit (dumpling-mock)")
     group.addoption("--base-url", help=f"target to test (default: the in-process mock; env {ENV_BASE_URL})")
     group.addoption("--api-key", help=f"API key for the target (env {ENV_API_KEY}); never printed")
-    group.addoption("--max-requests", help=f"cap on HTTP requests sent, every request counted (default {REMOTE_MAX_REQUESTS} for a remote target, none in-process)")
-    group.addoption("--rate-limit", help="at most this many requests per period, e.g. 2/s, 2/second, 100/minute (the syntax of `dumpling-mock serve`)")
-    group.addoption("--reports-dir", default="reports", help="where junit.xml, drift-report.md, drift-report.html and findings.json go (default reports/)")
-    group.addoption("--fail-on", choices=sorted(FAIL_ON), default="both", help="finding classes that fail the run: contract, documentation or both (default both)")
+    group.addoption(
+        "--max-requests",
+        help=f"cap on HTTP requests sent, every request counted (default {REMOTE_MAX_REQUESTS} for a remote target, none in-process)",
+    )
+    group.addoption(
+        "--rate-limit",
+        help="at most this many requests per period, e.g. 2/s, 2/second, 100/minute (the syntax of `dumpling-mock serve`)",
+    )
+    group.addoption(
+        "--reports-dir",
+        default="reports",
+        help="where junit.xml, drift-report.md, drift-report.html and findings.json go (default reports/)",
+    )
+    group.addoption(
+        "--fail-on",
+        choices=sorted(FAIL_ON),
+        default="both",
+        help="finding classes that fail the run: contract, documentation or both (default both)",
+    )
     group.addoption("--seed", default="1", help="seed of the generated requests (default 1)")
     group.addoption("--handle", help="TikTok handle for the pagination walk (default: the contract's request example)")
-    group.addoption("--walk-pages", help=f"pages the pagination walk may read (default {REMOTE_WALK_PAGES} remote, {IN_PROCESS_WALK_PAGES} in-process)")
-    group.addoption("--max-examples", help=f"generated cases per fuzzing test (default {IN_PROCESS_MAX_EXAMPLES}; remote: bounded by the budget)")
-    group.addoption("--timeout", help=f"seconds a request may take in total, connect to last body byte (default {DEFAULT_TIMEOUT_S:g})")
-    group.addoption("--max-time", help=f"seconds the run may send requests; then it stops, incomplete (default {DEFAULT_MAX_TIME_S:g})")
+    group.addoption(
+        "--walk-pages",
+        help=f"pages the pagination walk may read (default {REMOTE_WALK_PAGES} remote, {IN_PROCESS_WALK_PAGES} in-process)",
+    )
+    group.addoption(
+        "--max-examples",
+        help=f"generated cases per fuzzing test (default {IN_PROCESS_MAX_EXAMPLES}; remote: bounded by the budget)",
+    )
+    group.addoption(
+        "--timeout",
+        help=f"seconds a request may take in total, connect to last body byte (default {DEFAULT_TIMEOUT_S:g})",
+    )
+    group.addoption(
+        "--max-time",
+        help=f"seconds the run may send requests; then it stops, incomplete (default {DEFAULT_MAX_TIME_S:g})",
+    )
 
 
 def from_pytest(config: pytest.Config, env: Mapping[str, str] = os.environ) -> KitOptions:
@@ -83,8 +114,10 @@ def from_pytest(config: pytest.Config, env: Mapping[str, str] = os.environ) -> K
         fail_on=FAIL_ON[opt("fail_on")],
         seed=_int("--seed", opt("seed"), 0, 2**63 - 1) or 0,
         handle=_handle(opt("handle")),
-        walk_pages=_int("--walk-pages", opt("walk_pages"), 1, 10_000) or (REMOTE_WALK_PAGES if remote else IN_PROCESS_WALK_PAGES),
-        max_examples=_int("--max-examples", opt("max_examples"), 1, 100_000) or (max_requests or IN_PROCESS_MAX_EXAMPLES),
+        walk_pages=_int("--walk-pages", opt("walk_pages"), 1, 10_000)
+        or (REMOTE_WALK_PAGES if remote else IN_PROCESS_WALK_PAGES),
+        max_examples=_int("--max-examples", opt("max_examples"), 1, 100_000)
+        or (max_requests or IN_PROCESS_MAX_EXAMPLES),
         timeout_s=_seconds("--timeout", opt("timeout"), 3600) or DEFAULT_TIMEOUT_S,
         max_time_s=_seconds("--max-time", opt("max_time"), 7 * 86400) or DEFAULT_MAX_TIME_S,
     )

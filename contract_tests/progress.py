@@ -46,7 +46,9 @@ class _Text(ProgressColumn):
 
 
 class LiveView:
-    def __init__(self, cap: int | None, credit_cost: int, counts: Counts, secrets: list[str], stream: TextIO | None = None) -> None:
+    def __init__(
+        self, cap: int | None, credit_cost: int, counts: Counts, secrets: list[str], stream: TextIO | None = None
+    ) -> None:
         self.cap, self.cost, self.counts, self.secrets = cap, credit_cost, counts, secrets
         self.console = Console(file=stream or sys.__stderr__, highlight=False)
         self.started = time.monotonic()

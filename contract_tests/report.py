@@ -12,7 +12,10 @@ from contract_tests.findings import CONTRACT, DOCUMENTATION, Finding
 
 TITLES = {
     CONTRACT: ("Contract violations", "the target breaks the vendor's own OpenAPI YAML (`openapi/vendor.yaml`)"),
-    DOCUMENTATION: ("Documentation drift", "the target departs from what the documentation page adds in prose (`openapi/prose.overlay.yaml`)"),
+    DOCUMENTATION: (
+        "Documentation drift",
+        "the target departs from what the documentation page adds in prose (`openapi/prose.overlay.yaml`)",
+    ),
 }
 
 
@@ -35,7 +38,9 @@ class Summary:
 def verdict(summary: Summary) -> str:
     if summary.exit_code == exit_codes.CONFORMANT:
         return "CONFORMANT: no finding"
-    counts = ", ".join(f"{sum(1 for f in summary.findings if f.kind == kind)} {TITLES[kind][0].lower()}" for kind in TITLES)
+    counts = ", ".join(
+        f"{sum(1 for f in summary.findings if f.kind == kind)} {TITLES[kind][0].lower()}" for kind in TITLES
+    )
     label = exit_codes.MEANING.get(summary.exit_code, f"exit code {summary.exit_code}").upper()
     return f"{label}: {counts}" + (f" ({summary.problem})" if summary.problem else "")
 
@@ -73,7 +78,10 @@ def _finding(finding: Finding) -> list[str]:
     seen = f" (seen {finding.count} times)" if finding.count > 1 else ""
     lines = [f"### `{finding.check}`: {finding.title}{seen}", ""]
     if finding.statuses:
-        lines += ["Statuses: " + ", ".join(f"{status} ({kind})" for status, kind in sorted(finding.statuses.items())), ""]
+        lines += [
+            "Statuses: " + ", ".join(f"{status} ({kind})" for status, kind in sorted(finding.statuses.items())),
+            "",
+        ]
     if finding.classification():
         lines += [f"_Classified as a contract violation: {finding.classification()}._", ""]
     lines.append(_fence(finding.message))
@@ -99,7 +107,9 @@ def write(summary: Summary, directory: Path) -> tuple[Path, Path, Path]:
     report = directory / "drift-report.md"
     text = markdown(summary)
     report.write_text(text, encoding="utf-8")
-    html = html_report.write(directory / "drift-report.html", text, f"Contract kit report: {verdict(summary)}", list(summary.secrets))
+    html = html_report.write(
+        directory / "drift-report.html", text, f"Contract kit report: {verdict(summary)}", list(summary.secrets)
+    )
     data = {
         "result": verdict(summary),
         "exit_code": summary.exit_code,

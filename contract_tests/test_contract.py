@@ -19,7 +19,9 @@ from contract_tests.kit import current
 KIT = current()
 STATEFUL_STEPS = 4  # a first page, then up to three NextPage links
 END_SHARE = 0.35  # of the budget left after the walk: the search for the last page (18 of a default 60)
-END_RESERVE = 4  # of that share, kept for a page before the last (1) and the walk from it (up to 3); then its join if left
+END_RESERVE = (
+    4  # of that share, kept for a page before the last (1) and the walk from it (up to 3); then its join if left
+)
 END_PROBES_IN_PROCESS = 40
 
 
@@ -33,7 +35,9 @@ def test_preflight() -> None:
     if response.status_code == 401:
         KIT.state.key_problem = f"the API key was rejected: {response.status_code} {KIT.excerpt(response.content, 120)}"
     elif response.status_code == 403:
-        KIT.state.key_problem = f"the API key cannot pay for a request (403, insufficient credits): {KIT.excerpt(response.content, 120)}"
+        KIT.state.key_problem = (
+            f"the API key cannot pay for a request (403, insufficient credits): {KIT.excerpt(response.content, 120)}"
+        )
     if KIT.state.key_problem:
         pytest.fail(KIT.state.key_problem, pytrace=False)
     if 200 <= response.status_code < 300:
@@ -63,7 +67,9 @@ def test_pagination_walk() -> None:
         problems += pagination.check_join(full[0], full[1], _fetch, KIT.link, 1)  # type: ignore[arg-type]
     _record(problems)
     KIT.state.walk = walk
-    KIT.state.notes.append(f"pagination_walk: handle {KIT.handle!r}, {walk.pages} page(s), {walk.items} item(s); stopped at {walk.ended}")
+    KIT.state.notes.append(
+        f"pagination_walk: handle {KIT.handle!r}, {walk.pages} page(s), {walk.items} item(s); stopped at {walk.ended}"
+    )
     KIT.state.notes += [f"pagination_walk: {note}" for note in walk.notes]
 
 
@@ -86,7 +92,9 @@ def test_pagination_end() -> None:
     if probes < 2:
         KIT.state.notes.append(f"pagination_end: not run (its share of the budget, {allowed} request(s), is too small)")
         return
-    page_size = min((len(page.items) for page in walk.read if page.items), default=1)  # TikTok's page sizes vary: the smallest full page
+    page_size = min(
+        (len(page.items) for page in walk.read if page.items), default=1
+    )  # TikTok's page sizes vary: the smallest full page
     search = pagination.find_end(walk.last_cursor, _fetch, KIT.link, probes, page_size)  # type: ignore[arg-type]
     problems = list(search.problems)
     note = f"pagination_end: {search.requests} probe(s), {search.ended}"
@@ -101,7 +109,9 @@ def test_pagination_end() -> None:
         problems += tail.problems
         KIT.state.notes += [f"pagination_end: {note}" for note in (*search.notes, *tail.notes)]
         full = [page for page in tail.read if page.items]
-        if not tail.problems and len(full) >= 2 and KIT.budget.within_share():  # the reserve covers the walk, not always the join
+        if (
+            not tail.problems and len(full) >= 2 and KIT.budget.within_share()
+        ):  # the reserve covers the walk, not always the join
             problems += pagination.check_join(full[-2], full[-1], _fetch, KIT.link, len(full) - 1, label="end page")  # type: ignore[arg-type]
         note += f"; then {tail.pages} page(s) to {tail.ended}"
     _record(problems)
@@ -131,7 +141,9 @@ def test_stateful_pagination() -> None:
         def call(self, case: Case, **kwargs: object) -> object:
             return _send(case, "stateful")
 
-        def validate_response(self, response: object, case: Case, additional_checks: object = None, **kwargs: object) -> None:
+        def validate_response(
+            self, response: object, case: Case, additional_checks: object = None, **kwargs: object
+        ) -> None:
             KIT.validate(case, response)  # type: ignore[arg-type]
 
     settings = hypothesis.settings(

@@ -32,7 +32,9 @@ def reword(check: str, failure: Any, response: Response) -> tuple[str, str, str]
             "server error",
         )
     if kind == "MalformedJson":
-        received = "an empty body" if not response.content.strip() else f"a body that is not JSON: {quote(response.content)}"
+        received = (
+            "an empty body" if not response.content.strip() else f"a body that is not JSON: {quote(response.content)}"
+        )
         return (
             "Body is not JSON",
             f"received {status} with Content-Type {content_type(response) or '(none)'} and {received}; the contract expects a JSON body",
@@ -105,9 +107,15 @@ def auth_wording(label: str, response: Response, op: Operation) -> tuple[str, st
     wanted = "401" + (f" with {orjson.dumps(expected).decode()}" if expected else "")
     received = f"received {status} with {body_words(response)} for a request with {label}"
     if 200 <= status < 300:
-        return "Authentication is not enforced", f"{received}: it was served; the contract expects {wanted}", "served without a valid key"
+        return (
+            "Authentication is not enforced",
+            f"{received}: it was served; the contract expects {wanted}",
+            "served without a valid key",
+        )
     meaning = (op.responses.get(str(status)) or {}).get("description")
-    documented = f" (the contract's {status} means: {meaning.strip()})" if isinstance(meaning, str) and meaning.strip() else ""
+    documented = (
+        f" (the contract's {status} means: {meaning.strip()})" if isinstance(meaning, str) and meaning.strip() else ""
+    )
     return (
         f"A missing or invalid key gets {status}, not 401",
         f"{received}{documented}; the contract expects {wanted}",

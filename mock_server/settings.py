@@ -162,7 +162,18 @@ def _seconds(low: float, high: float) -> Callable[[Any], float]:
     return parse
 
 
-SIZE_UNITS = {"": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+SIZE_UNITS = {
+    "": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+}
 
 
 def _bytes(low: int, high: int) -> Callable[[Any], int]:
@@ -209,8 +220,12 @@ def _quirks(value: Any) -> tuple[str, ...]:
         return QUIRKS if names == ["all"] else ()
     unknown = [name for name in names if name not in QUIRKS]
     if unknown:
-        raise ValueError(f"unknown quirk {unknown[0]!r}: must be all, none, or comma-separated names from {', '.join(QUIRKS)}")
+        raise ValueError(
+            f"unknown quirk {unknown[0]!r}: must be all, none, or comma-separated names from {', '.join(QUIRKS)}"
+        )
     return tuple(q for q in QUIRKS if q in names)  # canonical order: the same set is the same setting
+
+
 def _retry_after(value: Any) -> str:
     text = str(value).strip().lower()
     if text in ("off", "window") or (re.fullmatch(r"\d{1,5}", text) and int(text) <= 86_400):
@@ -228,10 +243,14 @@ def _faults(value: Any) -> tuple[Mapping[str, Any], ...]:
             try:
                 item = yaml.safe_load(item)
             except yaml.YAMLError:
-                raise ValueError("a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'") from None
+                raise ValueError(
+                    "a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'"
+                ) from None
         for fault in item if isinstance(item, list) else [item]:
             if not isinstance(fault, dict):
-                raise ValueError("a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'")
+                raise ValueError(
+                    "a fault is a YAML or JSON mapping, e.g. '{steps: [503, reset, 200], match: {page: 3}}'"
+                )
             faults.append(_sorted(fault))
     return tuple(faults)
 
@@ -246,7 +265,13 @@ def _sorted(value: Any) -> Any:
 def _origins(value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list) else str(value).split(",")
     origins = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
-    if not origins or any(o != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.\-]{1,253}(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?", o) for o in origins):
+    if not origins or any(
+        o != "*"
+        and not re.fullmatch(
+            r"https?://[A-Za-z0-9.\-]{1,253}(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?", o
+        )
+        for o in origins
+    ):
         raise ValueError("must be * or comma-separated origins like http://localhost:3000")
     return origins
 
@@ -339,7 +364,11 @@ def parse(name: str, raw: Any, source: str) -> Any:
     try:
         return PARSERS[name](raw)
     except ValueError as exc:
-        shown = "(hidden)" if name in ("admin_token", "api_keys") else repr(mask_text(str(raw), url_secrets(str(raw))) if name == "upstream" else raw)
+        shown = (
+            "(hidden)"
+            if name in ("admin_token", "api_keys")
+            else repr(mask_text(str(raw), url_secrets(str(raw))) if name == "upstream" else raw)
+        )
         raise SettingsError(f"{source}: {exc} (got {shown})") from None
 
 
@@ -358,7 +387,11 @@ def _as_raw(value: Any) -> Any:
     if isinstance(value, ApiKey):
         return {"key": value.key, "credits": value.credits, "active": value.active}
     if isinstance(value, RateLimit):
-        return f"{value.requests}/{value.period_s}second" if isinstance(value.requests, int) and isinstance(value.period_s, int) else str(value)
+        return (
+            f"{value.requests}/{value.period_s}second"
+            if isinstance(value.requests, int) and isinstance(value.period_s, int)
+            else str(value)
+        )
     if isinstance(value, (tuple, list)):
         return [_as_raw(item) for item in value]
     if isinstance(value, Mapping):
@@ -429,7 +462,12 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     return dataclasses.replace(Settings(), **values)
 
 
-_DEFAULTS.update({f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory() for f in dataclasses.fields(Settings)})  # type: ignore[misc]
+_DEFAULTS.update(
+    {
+        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        for f in dataclasses.fields(Settings)
+    }
+)  # type: ignore[misc]
 
 
 def settings_to_json(settings: Settings) -> str:

@@ -1,13 +1,13 @@
 """The release's distributions: check what is in them, and write the release's pinned requirements.
 
-    python -m release.dist check dist/ [--version 1.2.3]
-        one wheel and one sdist of one version (the tag's, when given, and then a public version
-        PyPI accepts); both carry the bundled contract, the licence and the typing marker; the
-        wheel's dependencies are pyproject.toml's, and no test code is shipped.
-    python -m release.dist pins dist/ --out dist/requirements.txt
-        requirements/runtime.txt plus dumpling-mock itself, pinned to the hashes of this wheel
-        and sdist: the file attached to the GitHub release, which the CI recipes install with
-        `pip install --require-hashes --no-deps -r URL`.
+python -m release.dist check dist/ [--version 1.2.3]
+    one wheel and one sdist of one version (the tag's, when given, and then a public version
+    PyPI accepts); both carry the bundled contract, the licence and the typing marker; the
+    wheel's dependencies are pyproject.toml's, and no test code is shipped.
+python -m release.dist pins dist/ --out dist/requirements.txt
+    requirements/runtime.txt plus dumpling-mock itself, pinned to the hashes of this wheel
+    and sdist: the file attached to the GitHub release, which the CI recipes install with
+    `pip install --require-hashes --no-deps -r URL`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,15 @@ REPO = Path(__file__).resolve().parents[1]
 NAME = "dumpling-mock"
 CONTRACT = ("vendor.yaml", "prose.overlay.yaml", "admin.yaml", "vendor-page.md")
 WHEEL_FILES = [f"mock_server/openapi/{f}" for f in CONTRACT] + ["mock_server/py.typed", "contract_tests/py.typed"]
-SDIST_FILES = ["pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "requirements/runtime.txt",
-               "requirements/build.txt", *(f"openapi/{f}" for f in CONTRACT)]
+SDIST_FILES = [
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "requirements/runtime.txt",
+    "requirements/build.txt",
+    *(f"openapi/{f}" for f in CONTRACT),
+]
 PUBLIC_VERSION = re.compile(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
 
 
@@ -35,8 +42,9 @@ def distributions(dist: Path) -> tuple[Path, Path]:
     wheels = sorted(dist.glob("dumpling_mock-*.whl"))
     sdists = sorted(dist.glob("dumpling_mock-*.tar.gz"))
     if len(wheels) != 1 or len(sdists) != 1:
-        raise SystemExit(f"{dist}: expected one wheel and one sdist of dumpling-mock, found "
-                         f"{[p.name for p in wheels + sdists]}")
+        raise SystemExit(
+            f"{dist}: expected one wheel and one sdist of dumpling-mock, found {[p.name for p in wheels + sdists]}"
+        )
     return wheels[0], sdists[0]
 
 

@@ -113,10 +113,24 @@ def compile_lock(lock: Lock, uv: str) -> None:
         out = Path(tmp) / "out.txt"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
         subprocess.run(
-            [uv, "pip", "compile", str(source), "--output-file", str(out), "--quiet",
-             "--universal", "--python-version", PYTHON_VERSION, "--generate-hashes",
-             "--no-header", "--annotation-style", "line"],
-            check=True, env=env,
+            [
+                uv,
+                "pip",
+                "compile",
+                str(source),
+                "--output-file",
+                str(out),
+                "--quiet",
+                "--universal",
+                "--python-version",
+                PYTHON_VERSION,
+                "--generate-hashes",
+                "--no-header",
+                "--annotation-style",
+                "line",
+            ],
+            check=True,
+            env=env,
         )
         body = out.read_text(encoding="utf-8").replace(str(source), "pyproject.toml")
     header = (

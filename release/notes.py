@@ -19,7 +19,7 @@ def section(changelog: str, version: str) -> str | None:
     if not found:
         return None
     following = re.compile(r"^## ", re.M).search(changelog, found.end())
-    body = changelog[found.end(): following.start() if following else len(changelog)]
+    body = changelog[found.end() : following.start() if following else len(changelog)]
     body = re.sub(r"^\[[^\]]+\]:\s*\S+\s*$", "", body, flags=re.M)  # link references of the footer
     return body.strip() or None
 
@@ -32,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     version = args.version.removeprefix("v")
     body = section(args.changelog.read_text(encoding="utf-8"), version)
     if body is None:
-        print(f"{args.changelog.name} has no non-empty section `## [{version}] - YYYY-MM-DD`: "
-              f"write the release's changes there before tagging", file=sys.stderr)
+        print(
+            f"{args.changelog.name} has no non-empty section `## [{version}] - YYYY-MM-DD`: "
+            f"write the release's changes there before tagging",
+            file=sys.stderr,
+        )
         return 1
     print(body)
     return 0

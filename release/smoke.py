@@ -51,7 +51,9 @@ def run(argv: list[str], timeout: float = 120, **kwargs) -> subprocess.Completed
 
 def expect(result: subprocess.CompletedProcess[str], what: str, code: int = 0) -> str:
     if result.returncode != code:
-        raise SmokeFailure(f"{what}: exit {result.returncode}, expected {code}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        raise SmokeFailure(
+            f"{what}: exit {result.returncode}, expected {code}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
     return result.stdout
 
 
@@ -62,8 +64,12 @@ def free_port() -> int:
 
 
 def post(base: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(base + ENDPOINT, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {DEMO_KEY}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base + ENDPOINT,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {DEMO_KEY}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.load(response)
@@ -89,8 +95,10 @@ def wait_healthy(base: str, server: subprocess.Popen, timeout: float = 60) -> No
 def pytest_plugins(python: Path) -> dict[str, str]:
     """The pytest11 entry points the installed dumpling-mock declares (isolated mode: a checkout's
     dumpling_mock.egg-info in the current folder must not stand in for the installed one)."""
-    code = ("import importlib.metadata as m, json; d = m.distribution('dumpling-mock'); "
-            "print(json.dumps({e.name: e.value for e in d.entry_points if e.group == 'pytest11'}))")
+    code = (
+        "import importlib.metadata as m, json; d = m.distribution('dumpling-mock'); "
+        "print(json.dumps({e.name: e.value for e in d.entry_points if e.group == 'pytest11'}))"
+    )
     return json.loads(expect(run([str(python), "-I", "-c", code]), "reading the entry points"))
 
 
@@ -104,8 +112,9 @@ def smoke(bin_dir: Path, version: str | None, work: Path) -> None:
         raise SmokeFailure(f"`dumpling-mock --version` printed {printed!r}, expected 'dumpling-mock {version}'")
 
     step("dumpling-mock contract")
-    contract = json.loads(expect(run([str(mock), "contract", "--format", "json"], env=env, cwd=work),
-                                 "dumpling-mock contract"))
+    contract = json.loads(
+        expect(run([str(mock), "contract", "--format", "json"], env=env, cwd=work), "dumpling-mock contract")
+    )
     if ENDPOINT not in contract.get("paths", {}):
         raise SmokeFailure(f"the bundled contract has no {ENDPOINT}")
 
@@ -113,8 +122,9 @@ def smoke(bin_dir: Path, version: str | None, work: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     step(f"dumpling-mock serve --port {port}")
     log = (work / "serve.log").open("w+")
-    server = subprocess.Popen([str(mock), "serve", "--port", str(port)], env=env, cwd=work,
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(mock), "serve", "--port", str(port)], env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_healthy(base, server)
         status, body = post(base, {"handle": "stoolpresidente"})
@@ -122,8 +132,22 @@ def smoke(bin_dir: Path, version: str | None, work: Path) -> None:
             raise SmokeFailure(f"the page's request got {status}: {str(body)[:300]}")
 
         step("dumpling-contract against the served mock")
-        result = run([str(kit), "--base-url", base, "--api-key", DEMO_KEY, "--max-requests", "60",
-                      "--reports-dir", str(work / "reports")], timeout=300, env=env, cwd=work)
+        result = run(
+            [
+                str(kit),
+                "--base-url",
+                base,
+                "--api-key",
+                DEMO_KEY,
+                "--max-requests",
+                "60",
+                "--reports-dir",
+                str(work / "reports"),
+            ],
+            timeout=300,
+            env=env,
+            cwd=work,
+        )
         if "CONFORMANT" not in expect(result, "dumpling-contract"):
             raise SmokeFailure(f"dumpling-contract did not report CONFORMANT:\n{result.stdout[-2000:]}")
 
@@ -141,15 +165,20 @@ def smoke(bin_dir: Path, version: str | None, work: Path) -> None:
     step("dumpling-mock verify-client -- python client.py")
     client = work / "client.py"
     client.write_text(CLIENT, encoding="utf-8")
-    out = expect(run([str(mock), "verify-client", "--", str(python), str(client)], env=env, cwd=work),
-                 "dumpling-mock verify-client")
+    out = expect(
+        run([str(mock), "verify-client", "--", str(python), str(client)], env=env, cwd=work),
+        "dumpling-mock verify-client",
+    )
     print("\n".join("    " + line for line in out.strip().splitlines()[-3:]))
 
     for plugin, module in pytest_plugins(python).items():
         step(f"pytest plugin {plugin} ({module})")
         (work / "test_smoke_plugin.py").write_text("def test_plugin_loads():\n    pass\n", encoding="utf-8")
-        result = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--trace-config",
-                      "test_smoke_plugin.py"], env=env, cwd=work)
+        result = run(
+            [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--trace-config", "test_smoke_plugin.py"],
+            env=env,
+            cwd=work,
+        )
         if f"<module '{module}' from " not in expect(result, f"pytest with the {plugin} plugin"):
             raise SmokeFailure(f"pytest did not load the {plugin} plugin:\n{result.stdout[-2000:]}")
 

@@ -66,7 +66,17 @@ class LiveMock:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> LiveMock:
-        cmd = [sys.executable, "-m", "mock_server", "serve", "--port", str(self.port), "--log-level", "warning", *self.args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "mock_server",
+            "serve",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            *self.args,
+        ]
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

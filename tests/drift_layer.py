@@ -148,7 +148,12 @@ def _has_more_one_page_early(body: dict[str, Any], ex: Exchange) -> None:
 def _past_end_error(ex: Exchange) -> None:
     """Asking past the last page gets a documented 400 instead of an empty page."""
     body = ex.json()
-    if ex.status == 200 and isinstance(body, dict) and body.get("aweme_list") == [] and (ex.request_json() or {}).get("maxCursor"):
+    if (
+        ex.status == 200
+        and isinstance(body, dict)
+        and body.get("aweme_list") == []
+        and (ex.request_json() or {}).get("maxCursor")
+    ):
         ex.status = 400
         ex.set_json({"error": "The video service reported an issue."})
 
@@ -243,29 +248,126 @@ def _auth_not_enforced(key: str) -> Mutation:
 def drifts(key_of: Callable[[str], str]) -> dict[str, Drift]:
     """Every drift by name; `key_of(name)` is the valid key of that drift's kit run."""
     return {
-        "field_removed": Drift("videos lose `statistics`", "example_field_types", "statistics: missing", on_response=_each_video(lambda v: v.pop("statistics"))),
-        "field_renamed": Drift("`aweme_id` renamed `awemeId`", "example_field_types", "aweme_id: missing", on_response=_each_video(_rename)),
-        "field_retyped": Drift("`statistics.play_count` becomes a string", "example_field_types", "play_count: the documented example gives integer", on_response=_each_video(_retype_play_count)),
-        "create_time_string": Drift("`create_time` becomes a string (breaks the vendor YAML)", "response_schema_conformance", "aweme_list[0].create_time is the string", on_response=_each_video(_retype_create_time)),
-        "cursors_in_seconds": Drift("cursors in seconds (consistently)", "example_field_types", "max_cursor: a Unix time in seconds, the documented example uses milliseconds", on_request=_cursors_in_seconds_request, on_response=_page(_cursors_in_seconds)),
-        "has_more_on_last_page": Drift("`has_more` stays 1 on the last page", "pagination_walk", "is empty; the contract expects has_more=0 on the last page", on_response=_page(_has_more_on_last_page)),
+        "field_removed": Drift(
+            "videos lose `statistics`",
+            "example_field_types",
+            "statistics: missing",
+            on_response=_each_video(lambda v: v.pop("statistics")),
+        ),
+        "field_renamed": Drift(
+            "`aweme_id` renamed `awemeId`", "example_field_types", "aweme_id: missing", on_response=_each_video(_rename)
+        ),
+        "field_retyped": Drift(
+            "`statistics.play_count` becomes a string",
+            "example_field_types",
+            "play_count: the documented example gives integer",
+            on_response=_each_video(_retype_play_count),
+        ),
+        "create_time_string": Drift(
+            "`create_time` becomes a string (breaks the vendor YAML)",
+            "response_schema_conformance",
+            "aweme_list[0].create_time is the string",
+            on_response=_each_video(_retype_create_time),
+        ),
+        "cursors_in_seconds": Drift(
+            "cursors in seconds (consistently)",
+            "example_field_types",
+            "max_cursor: a Unix time in seconds, the documented example uses milliseconds",
+            on_request=_cursors_in_seconds_request,
+            on_response=_page(_cursors_in_seconds),
+        ),
+        "has_more_on_last_page": Drift(
+            "`has_more` stays 1 on the last page",
+            "pagination_walk",
+            "is empty; the contract expects has_more=0 on the last page",
+            on_response=_page(_has_more_on_last_page),
+        ),
         # --- at the end of a walk (the kit's default 3-page walk does not get there: its end search must)
-        "has_more_one_page_early": Drift("`has_more` is 0 on the page before the last", "pagination_walk", "the contract expects has_more=1 while older videos exist", on_response=_page(_has_more_one_page_early)),
-        "past_end_error": Drift("asking past the last page gets a 400, not an empty page", "pagination_walk", "got status 400; the contract expects a 200 with the videos older than it", on_response=_past_end_error),
-        "empty_page_has_more": Drift("an empty page says has_more=1", "pagination_walk", "has_more=1 on an empty page (maxCursor=1, status 200)", on_response=_page(_empty_page_has_more)),
-        "last_page_loops": Drift("the last page says has_more=1 and echoes its cursor", "pagination_walk", "a client following it would loop", on_response=_page(_last_page_loops)),
-        "last_page_reversed": Drift("the last page lists its videos oldest first", "pagination_walk", "create_time goes up on end page", on_response=_page(_last_page_reversed)),
+        "has_more_one_page_early": Drift(
+            "`has_more` is 0 on the page before the last",
+            "pagination_walk",
+            "the contract expects has_more=1 while older videos exist",
+            on_response=_page(_has_more_one_page_early),
+        ),
+        "past_end_error": Drift(
+            "asking past the last page gets a 400, not an empty page",
+            "pagination_walk",
+            "got status 400; the contract expects a 200 with the videos older than it",
+            on_response=_past_end_error,
+        ),
+        "empty_page_has_more": Drift(
+            "an empty page says has_more=1",
+            "pagination_walk",
+            "has_more=1 on an empty page (maxCursor=1, status 200)",
+            on_response=_page(_empty_page_has_more),
+        ),
+        "last_page_loops": Drift(
+            "the last page says has_more=1 and echoes its cursor",
+            "pagination_walk",
+            "a client following it would loop",
+            on_response=_page(_last_page_loops),
+        ),
+        "last_page_reversed": Drift(
+            "the last page lists its videos oldest first",
+            "pagination_walk",
+            "create_time goes up on end page",
+            on_response=_page(_last_page_reversed),
+        ),
         # --- where two pages join
-        "skips_first_after_cursor": Drift("every page after a cursor loses its newest video", "pagination_walk", "the target skips the video(s) right after a cursor", on_response=_page(_skips_first_after_cursor)),
-        "cursor_past_oldest": Drift("max_cursor points one video too far: that video is on no page", "pagination_walk", "are on neither page", on_response=_page(_cursor_past_oldest)),
-        "duplicate_across_pages": Drift("a video repeats on the next page", "pagination_walk", "a duplicate of page 2", on_response=_page(_duplicate_across_pages)),
-        "undocumented_status": Drift("400 becomes 422", "status_code_conformance", "422", on_response=_undocumented_status),
-        "missing_rate_limit_header": Drift("no X-RateLimit-Remaining", "rate_limit_headers", "X-RateLimit-Remaining is missing", on_response=_drop_remaining),
-        "non_json_error_body": Drift("error bodies in plain text", "error_body_documented", "received 400 with a text/plain; charset=utf-8 body 'Bad Request'; the contract expects the JSON body", on_response=_non_json_errors),
-        "error_key_renamed": Drift("error bodies say `message`, not `error`", "error_body_documented", 'the contract expects {"error": <string>}', on_response=_error_key_renamed),
-        "empty_401_body": Drift("401 without the documented body", "error_body_documented", 'received 401 with an empty body; the contract expects the JSON body {"error": <string>}', on_response=_empty_401),
-        "wrong_content_type": Drift("200 served as text/html", "content_type_conformance", "text/html", on_response=_wrong_content_type),
-        "auth_not_enforced": Drift("requests without a valid key are served", "auth_enforced", "for a request with no Authorization header: it was served; the contract expects 401 with {\"error\":\"API key is invalid or missing.\"}", on_request=_auth_not_enforced(key_of("auth_not_enforced"))),
+        "skips_first_after_cursor": Drift(
+            "every page after a cursor loses its newest video",
+            "pagination_walk",
+            "the target skips the video(s) right after a cursor",
+            on_response=_page(_skips_first_after_cursor),
+        ),
+        "cursor_past_oldest": Drift(
+            "max_cursor points one video too far: that video is on no page",
+            "pagination_walk",
+            "are on neither page",
+            on_response=_page(_cursor_past_oldest),
+        ),
+        "duplicate_across_pages": Drift(
+            "a video repeats on the next page",
+            "pagination_walk",
+            "a duplicate of page 2",
+            on_response=_page(_duplicate_across_pages),
+        ),
+        "undocumented_status": Drift(
+            "400 becomes 422", "status_code_conformance", "422", on_response=_undocumented_status
+        ),
+        "missing_rate_limit_header": Drift(
+            "no X-RateLimit-Remaining",
+            "rate_limit_headers",
+            "X-RateLimit-Remaining is missing",
+            on_response=_drop_remaining,
+        ),
+        "non_json_error_body": Drift(
+            "error bodies in plain text",
+            "error_body_documented",
+            "received 400 with a text/plain; charset=utf-8 body 'Bad Request'; the contract expects the JSON body",
+            on_response=_non_json_errors,
+        ),
+        "error_key_renamed": Drift(
+            "error bodies say `message`, not `error`",
+            "error_body_documented",
+            'the contract expects {"error": <string>}',
+            on_response=_error_key_renamed,
+        ),
+        "empty_401_body": Drift(
+            "401 without the documented body",
+            "error_body_documented",
+            'received 401 with an empty body; the contract expects the JSON body {"error": <string>}',
+            on_response=_empty_401,
+        ),
+        "wrong_content_type": Drift(
+            "200 served as text/html", "content_type_conformance", "text/html", on_response=_wrong_content_type
+        ),
+        "auth_not_enforced": Drift(
+            "requests without a valid key are served",
+            "auth_enforced",
+            'for a request with no Authorization header: it was served; the contract expects 401 with {"error":"API key is invalid or missing."}',
+            on_request=_auth_not_enforced(key_of("auth_not_enforced")),
+        ),
     }
 
 
@@ -294,10 +396,16 @@ class DriftLayer:
             if not message.get("more_body"):
                 break
         self.log.setdefault(name, []).append((scope["method"], path, body))
-        ex = Exchange({k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}, body, memory=self.memory.setdefault(name, {}))
+        ex = Exchange(
+            {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+            body,
+            memory=self.memory.setdefault(name, {}),
+        )
         if drift is not None and drift.on_request is not None:
             drift.on_request(ex)
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in ex.request_headers.items() if k != "content-length"]
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in ex.request_headers.items() if k != "content-length"
+        ]
         headers.append((b"content-length", str(len(ex.request_body)).encode()))
         inner_scope = dict(scope, path=path, raw_path=path.encode(), headers=headers)
         await self._call_inner(inner_scope, ex)
@@ -336,7 +444,9 @@ class DriftServer:
         settings = Settings(api_keys=tuple(ApiKey(k, 10**9) for k in keys), handles={WALK_HANDLE: WALK_VIDEOS})
         self.table = drifts(self.key_of)
         self.layer = DriftLayer(create_app(settings), self.table)
-        self.server = uvicorn.Server(uvicorn.Config(self.layer, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.layer, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        )
         self.thread = threading.Thread(target=self.server.run, name="drift-layer", daemon=True)
         self.base = f"http://127.0.0.1:{port}"
 

@@ -27,7 +27,9 @@ def drifting(app: Any, has_more: Callable[[Any], Any] = lambda value: "yes") -> 
             if "error" in body:
                 body["error"] = "Something went wrong."
             raw = json.dumps(body).encode()
-            headers = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"x-ratelimit-limit")]
+            headers = [
+                (k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"x-ratelimit-limit")
+            ]
             await send({**start, "headers": [*headers, (b"content-length", str(len(raw)).encode())]})
             await send({"type": "http.response.body", "body": raw})
 

@@ -93,7 +93,13 @@ class HostileTarget:
                 error = f"Invalid API key {key} ({json_escaped(key)}, {percent_all(key)})"
                 self.send(h, int(mode[-3:]), json.dumps({"error": error}).encode())
             elif mode == "echo200":
-                self.send(h, 200, json.dumps({"aweme_list": key, "has_more": key, "max_cursor": json_escaped(key), key: key}).encode())
+                self.send(
+                    h,
+                    200,
+                    json.dumps(
+                        {"aweme_list": key, "has_more": key, "max_cursor": json_escaped(key), key: key}
+                    ).encode(),
+                )
             elif mode == "echo_body":
                 self.send(h, 200, json.dumps({"aweme_list": sent, "has_more": sent, sent: 1}).encode())
             elif mode == "redirect" and not rest.startswith("landing"):
@@ -104,16 +110,28 @@ class HostileTarget:
                 with socket.socket() as closed:
                     closed.bind(("127.0.0.1", 0))
                     port = closed.getsockname()[1]
-                self.send(h, 302, b"", [("Location", f"http://127.0.0.1:{port}/landing?api_key={percent_all(key)}&k={key}")])
+                self.send(
+                    h, 302, b"", [("Location", f"http://127.0.0.1:{port}/landing?api_key={percent_all(key)}&k={key}")]
+                )
             elif mode == "huge":
-                self.stream(h, [("Content-Length", str(64 * 1024 * 1024))], (b"[" + b"0," * 32767 + b"0]" for _ in range(1024)))
+                self.stream(
+                    h, [("Content-Length", str(64 * 1024 * 1024))], (b"[" + b"0," * 32767 + b"0]" for _ in range(1024))
+                )
             elif mode == "endless":
-                self.stream(h, [("Transfer-Encoding", "chunked")], self.chunked(b"0," * 32768 for _ in range(ENDLESS_BYTES // 65536)))
+                self.stream(
+                    h,
+                    [("Transfer-Encoding", "chunked")],
+                    self.chunked(b"0," * 32768 for _ in range(ENDLESS_BYTES // 65536)),
+                )
             elif mode == "gzip_bomb":
                 self.send(h, 200, gzip_of_zeros(64), [("Content-Encoding", "gzip")])
             elif mode == "gzip_endless":
                 member = gzip_of_zeros(16)
-                self.stream(h, [("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip")], self.chunked(member for _ in range(ENDLESS_BYTES // (16 * 1024 * 1024))))
+                self.stream(
+                    h,
+                    [("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip")],
+                    self.chunked(member for _ in range(ENDLESS_BYTES // (16 * 1024 * 1024))),
+                )
             elif mode == "trickle":
                 self.stream(h, [("Transfer-Encoding", "chunked")], self.chunked(self.trickled()))
             else:
@@ -121,7 +139,9 @@ class HostileTarget:
         except (BrokenPipeError, ConnectionResetError):
             h.close_connection = True
 
-    def send(self, h: BaseHTTPRequestHandler, status: int, body: bytes, headers: Sequence[tuple[str, str]] = ()) -> None:
+    def send(
+        self, h: BaseHTTPRequestHandler, status: int, body: bytes, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         for name, value in headers:

@@ -28,7 +28,9 @@ def main(root: Path = Path("mutants")) -> int:
             continue
         detected = sum(statuses[s] for s in DETECTED)
         module = str(meta.relative_to(root))[: -len(".meta")]
-        rows.append(f"{module:32} {100 * detected / checked:5.1f}%  {detected}/{checked} detected, {checked - detected} surviving")
+        rows.append(
+            f"{module:32} {100 * detected / checked:5.1f}%  {detected}/{checked} detected, {checked - detected} surviving"
+        )
     print("\n".join(rows) if rows else "no mutation results yet: run `make mutation` first")
     return 0
 

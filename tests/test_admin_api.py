@@ -39,7 +39,9 @@ def admin(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
     response = client.request(method, path, **kwargs)
     op = ADMIN.operation(method, path.split("?")[0])
     assert op is not None, path
-    assert not ADMIN_VALIDATOR.response(op, response.status_code, dict(response.headers), response.content), response.text
+    assert not ADMIN_VALIDATOR.response(op, response.status_code, dict(response.headers), response.content), (
+        response.text
+    )
     return response
 
 
@@ -228,7 +230,10 @@ def test_probability_zero_never_fires_and_one_always_does(client: TestClient) ->
 def test_a_fault_for_one_operation_only(client: TestClient) -> None:
     add_fault(client, status=502, operation=OP.operation_id, count=1)
     assert post(client, {"handle": "x"}).status_code == 502
-    assert admin(client, "POST", "/__admin/faults", json={"status": 502, "operation": "noSuchOperation"}).status_code == 400
+    assert (
+        admin(client, "POST", "/__admin/faults", json={"status": 502, "operation": "noSuchOperation"}).status_code
+        == 400
+    )
 
 
 def test_added_latency_is_counted_down_without_changing_the_response(client: TestClient) -> None:

@@ -36,7 +36,9 @@ def test_the_credit_bound_is_the_one_settings_accept() -> None:
 def test_credits_past_the_bound_are_a_400(client: TestClient, credits: int) -> None:
     response = client.put("/__admin/keys", json={"key": "k_bound_0001", "credits": credits})
     assert response.status_code == 400
-    assert response.json() == {"error": f"request.body/credits: {credits} is greater than the maximum of {KEY_CREDITS_MAX}"}
+    assert response.json() == {
+        "error": f"request.body/credits: {credits} is greater than the maximum of {KEY_CREDITS_MAX}"
+    }
     assert all(k["credits"] != credits for k in client.get("/__admin/keys").json()["keys"])
 
 

@@ -24,7 +24,15 @@ def test_the_step_measures_fresh_mocks_and_the_table_shows_them() -> None:
     assert set(figures) == {"first_ms", "mocks", "median_ms", "p95_ms", "max_ms"}
     assert figures["mocks"] == 3 and 0 < figures["median_ms"] <= figures["max_ms"]
     bench = load("bench_run_fresh", "bench/run.py")
-    data: dict[str, Any] = {"plan": {}, "fresh_mock": {**figures, "median_ms": 12.0, "p95_ms": 17.5, "max_ms": 30.0, "first_ms": 900.0}}
+    data: dict[str, Any] = {
+        "plan": {},
+        "fresh_mock": {**figures, "median_ms": 12.0, "p95_ms": 17.5, "max_ms": 30.0, "first_ms": 900.0},
+    }
     data["targets"] = bench.targets(data)
-    assert data["targets"] == {"fresh mock per test < 50 ms after the first": {"value": 12.0, "target": "< 50", "met": True}}
-    assert "fresh mock per test (start, first request, stop), 3 mocks: median 12.0 ms, p95 17.5 ms, max 30.0 ms; the first of a run 900 ms" in bench.table(data)
+    assert data["targets"] == {
+        "fresh mock per test < 50 ms after the first": {"value": 12.0, "target": "< 50", "met": True}
+    }
+    assert (
+        "fresh mock per test (start, first request, stop), 3 mocks: median 12.0 ms, p95 17.5 ms, max 30.0 ms; the first of a run 900 ms"
+        in bench.table(data)
+    )

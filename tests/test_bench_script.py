@@ -34,7 +34,14 @@ BENCH_JSON {"requests":12000,"duration_us":2000000,"p50_us":1500,"p99_us":8250,"
 
 def test_wrk_figures_come_from_the_done_hook_line() -> None:
     load = bench.parse_wrk(WRK_OUTPUT)
-    assert (load.requests, load.seconds, load.rps, load.p50_ms, load.p99_ms, load.errors) == (12000, 2.0, 6000.0, 1.5, 8.25, 3)
+    assert (load.requests, load.seconds, load.rps, load.p50_ms, load.p99_ms, load.errors) == (
+        12000,
+        2.0,
+        6000.0,
+        1.5,
+        8.25,
+        3,
+    )
     with pytest.raises(RuntimeError, match="no result"):
         bench.parse_wrk("Requests/sec: 10\n")
 
@@ -68,12 +75,21 @@ def results(**overrides: Any) -> dict[str, Any]:
     row = {"rps": 10500.0, "p50_ms": 2.0, "p99_ms": 8.0, "errors": 0, "peak_rss_mb": 60.0}
     data: dict[str, Any] = {
         "plan": {"distinct_pages": 10},
-        "mock_1w": dict(row), "baseline_1w": {**row, "rps": 17500.0},
+        "mock_1w": dict(row),
+        "baseline_1w": {**row, "rps": 17500.0},
         "cold_start": {"median_s": 1.2, "runs_s": [1.2]},
         "mix": {"requests": 100, "handles": 10, "rps": 50.0, "peak_rss_mb": 99.0, "idle_rss_mb": 50.0, "rss_mb": 90.0},
-        "deep": {"deep_index": 1_000_000, "handle": "videos-2000000", "ratio_same_p50": 1.0, "ratio_distinct_p50": 1.2,
-                 "page1_same": row, "deep_same": row, "page1_distinct": row, "deep_distinct": row,
-                 "data_module_us": {"page1": 1000.0, "deep": 1100.0, "ratio": 1.1}},
+        "deep": {
+            "deep_index": 1_000_000,
+            "handle": "videos-2000000",
+            "ratio_same_p50": 1.0,
+            "ratio_distinct_p50": 1.2,
+            "page1_same": row,
+            "deep_same": row,
+            "page1_distinct": row,
+            "deep_distinct": row,
+            "data_module_us": {"page1": 1000.0, "deep": 1100.0, "ratio": 1.1},
+        },
         "exact": {"sent": 3, "counts": {"200": 1}, "expected": {"200": 1}, "exact": True, "credits_left": 0},
     }
     data.update(overrides)
@@ -84,7 +100,9 @@ def test_targets_are_the_issues_thresholds() -> None:
     met = bench.targets(results())
     assert all(t["met"] for t in met.values()), met
     assert len(met) == 7
-    missed = bench.targets(results(mock_1w={"rps": 10400.0, "p99_ms": 10.0}, cold_start={"median_s": 1.5, "runs_s": [1.5]}))
+    missed = bench.targets(
+        results(mock_1w={"rps": 10400.0, "p99_ms": 10.0}, cold_start={"median_s": 1.5, "runs_s": [1.5]})
+    )
     assert not missed["1 worker >= 60% of bare FastAPI req/s"]["met"]
     assert not missed["1 worker p99 < 10 ms at 32 connections"]["met"]
     assert not missed["cold start < 1.5 s"]["met"]

@@ -57,8 +57,9 @@ def test_actionlint_passes_on_github_workflows():
     actionlint = str(local) if local.exists() else shutil.which("actionlint")
     assert actionlint, "actionlint not found: install the [test] extra (it provides the `actionlint` command)"
     # Uses shellcheck on `run:` scripts too when shellcheck is on PATH.
-    result = subprocess.run([actionlint, "-no-color", *map(str, WORKFLOWS)],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        [actionlint, "-no-color", *map(str, WORKFLOWS)], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -99,8 +100,18 @@ def assert_key_never_exposed(script: str) -> None:
 
 
 # --- GitLab CI -----------------------------------------------------------------------------------
-GITLAB_KEYWORDS = {"stages", "variables", "default", "workflow", "include", "image", "services",
-                   "cache", "before_script", "after_script"}
+GITLAB_KEYWORDS = {
+    "stages",
+    "variables",
+    "default",
+    "workflow",
+    "include",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+}
 
 
 def gitlab_jobs(ci: dict) -> dict[str, dict]:
@@ -142,8 +153,9 @@ def test_gitlab_pipeline_has_the_contract_and_drift_jobs():
     assert service == {"name": release, "alias": "mock"}
     assert contract["variables"]["MOCK_URL"] == "http://mock:8080" and "/__admin/health" in contract_script
     assert re.search(r"dumpling-contract .*--api-key sk_mock_demo", contract_script)
-    assert any(r.get("if", "").find('"schedule"') >= 0 and r.get("when") == "never" for r in contract["rules"]), \
+    assert any(r.get("if", "").find('"schedule"') >= 0 and r.get("when") == "never" for r in contract["rules"]), (
         "the contract job stays out of scheduled (drift) pipelines"
+    )
 
     assert only_on_schedules(drift["rules"]), "drift runs on schedules only"
     drift_script = "\n".join(drift["script"])
@@ -220,7 +232,9 @@ def repository_paths() -> set[str]:
 def test_recipe_names_no_path_of_this_repository(recipe: Path):
     """Copied into a user's repository, a recipe cannot build or install from this checkout."""
     text = "\n".join(yaml_strings(load(recipe)))
-    assert not re.search(r"pip\d?(\.\d+)? install[^\n]*\s(-e\s+)?\.(\s|$|\[)", text), "installs the checkout (pip install .)"
+    assert not re.search(r"pip\d?(\.\d+)? install[^\n]*\s(-e\s+)?\.(\s|$|\[)", text), (
+        "installs the checkout (pip install .)"
+    )
     assert not re.search(r"docker (compose|build)\b|buildx", text), "builds an image from the checkout"
     paths = repository_paths()
     found = []
@@ -229,7 +243,9 @@ def test_recipe_names_no_path_of_this_repository(recipe: Path):
         # it also is (`docker run`, "release"); files and deeper paths count as they are written.
         folder = "/" not in path and any(p.startswith(path + "/") for p in paths)
         written = re.escape(path) + ("/" if folder else r"(?![\w-])")
-        if re.search(r"(?:(?<=\./)|(?<![\w/.$-]))" + written, text) or (folder and re.search(rf"\./{re.escape(path)}\b", text)):
+        if re.search(r"(?:(?<=\./)|(?<![\w/.$-]))" + written, text) or (
+            folder and re.search(rf"\./{re.escape(path)}\b", text)
+        ):
             found.append(path)
     assert not found, f"{recipe.name} names paths of this repository: {found}"
 
@@ -248,7 +264,9 @@ def test_recipes_use_the_published_release_pinned_in_one_place():
         wf = load(path)
         env = wf["env"]
         # One place: the repository variable, with the release the recipe was written for as default.
-        m = re.fullmatch(r"\$\{\{ vars\.DUMPLING_MOCK_VERSION \|\| '(\d+\.\d+\.\d+)' \}\}", env["DUMPLING_MOCK_VERSION"])
+        m = re.fullmatch(
+            r"\$\{\{ vars\.DUMPLING_MOCK_VERSION \|\| '(\d+\.\d+\.\d+)' \}\}", env["DUMPLING_MOCK_VERSION"]
+        )
         assert m, f"{path.name}: DUMPLING_MOCK_VERSION = {env['DUMPLING_MOCK_VERSION']!r}"
         versions.add(m.group(1))
         assert env.get("DUMPLING_MOCK_RELEASES", releases) == releases
@@ -259,8 +277,11 @@ def test_recipes_use_the_published_release_pinned_in_one_place():
         for job in wf["jobs"].values():
             install = "\n".join(s.get("run", "") for s in job.get("steps", []))
             if "pip install" in install:
-                assert re.search(r'pip install --require-hashes --no-deps \\\n\s+-r "\$DUMPLING_MOCK_RELEASES/'
-                                 r'v\$DUMPLING_MOCK_VERSION/requirements.txt"', install), install
+                assert re.search(
+                    r'pip install --require-hashes --no-deps \\\n\s+-r "\$DUMPLING_MOCK_RELEASES/'
+                    r'v\$DUMPLING_MOCK_VERSION/requirements.txt"',
+                    install,
+                ), install
             if "docker run" in install:
                 assert '"$DUMPLING_MOCK_IMAGE:$DUMPLING_MOCK_VERSION"' in install
     ci = load(GITLAB)
@@ -272,13 +293,13 @@ def test_recipes_use_the_published_release_pinned_in_one_place():
     # The release workflow publishes exactly these: the image under the repository's name, and
     # requirements.txt attached to the GitHub release.
     release = (REPO / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
-    assert 'IMAGE=ghcr.io/${GITHUB_REPOSITORY,,}' in release and "release-assets/requirements.txt" in release
+    assert "IMAGE=ghcr.io/${GITHUB_REPOSITORY,,}" in release and "release-assets/requirements.txt" in release
 
 
 def test_readme_copy_paste_fetches_these_recipes_at_their_release():
     """The README's copy-paste names each recipe at the release the recipes default to."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## CI recipes"):readme.index("## Releases")]
+    section = readme[readme.index("## CI recipes") : readme.index("## Releases")]
     version = load(GITLAB)["variables"]["DUMPLING_MOCK_VERSION"]
     source = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Source"]
     raw = source.replace("https://github.com/", "https://raw.githubusercontent.com/")

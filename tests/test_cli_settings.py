@@ -103,12 +103,16 @@ def test_the_readme_documents_every_flag_of_the_issue() -> None:
     assert ISSUE_FLAGS <= flags
     for flag, env, key in documented_settings():
         if flag and env:
-            assert env == "DUMPLING_MOCK_" + flag[2:].upper().replace("-", "_") + ("S" if flag in ("--api-key", "--fault") else "")
+            assert env == "DUMPLING_MOCK_" + flag[2:].upper().replace("-", "_") + (
+                "S" if flag in ("--api-key", "--fault") else ""
+            )
         if env and key:
             assert env == "DUMPLING_MOCK_" + key.upper()
 
 
-def test_flag_env_and_config_key_of_every_documented_setting_agree(run_cli: Callable[..., Settings], tmp_path: Path) -> None:
+def test_flag_env_and_config_key_of_every_documented_setting_agree(
+    run_cli: Callable[..., Settings], tmp_path: Path
+) -> None:
     values = samples(tmp_path)
     default = Settings()
     for flag, env, key in documented_settings():
@@ -132,19 +136,28 @@ def test_flag_env_and_config_key_of_every_documented_setting_agree(run_cli: Call
      ("--rate-limit", "5/minute", "rate_limit", RateLimit(5, 60)), ("--rate-limit", "2/10second", "rate_limit", RateLimit(2, 10)),
      ("--rate-limit", "100/day", "rate_limit", RateLimit(100, 86_400)), ("--log-level", "debug", "log_level", "debug")],
 )  # fmt: skip
-def test_core_flags_give_their_values(run_cli: Callable[..., Settings], flag: str, text: str, name: str, expected: Any) -> None:
+def test_core_flags_give_their_values(
+    run_cli: Callable[..., Settings], flag: str, text: str, name: str, expected: Any
+) -> None:
     assert getattr(run_cli([flag, text]), name) == expected
 
 
-def test_api_keys_from_the_repeatable_flag_the_environment_and_the_config_file(run_cli: Callable[..., Settings], tmp_path: Path) -> None:
+def test_api_keys_from_the_repeatable_flag_the_environment_and_the_config_file(
+    run_cli: Callable[..., Settings], tmp_path: Path
+) -> None:
     default_credits = dict((k.key, k.credits) for k in Settings().keys)["sk_mock_demo"]
     assert run_cli(["--api-key", "k_alpha_1:50", "--api-key", "k_bravo_2"]).api_keys == (
         ApiKey("k_alpha_1", 50),
         ApiKey("k_bravo_2", default_credits),
     )
-    assert run_cli([], {"DUMPLING_MOCK_API_KEYS": "k_alpha_1:50,k_bravo_2:0"}).api_keys == (ApiKey("k_alpha_1", 50), ApiKey("k_bravo_2", 0))
+    assert run_cli([], {"DUMPLING_MOCK_API_KEYS": "k_alpha_1:50,k_bravo_2:0"}).api_keys == (
+        ApiKey("k_alpha_1", 50),
+        ApiKey("k_bravo_2", 0),
+    )
     config = tmp_path / "keys.yaml"
-    config.write_text("api_keys:\n  - k_alpha_1:50\n  - {key: k_bravo_2, credits: 7, active: false}\n", encoding="utf-8")
+    config.write_text(
+        "api_keys:\n  - k_alpha_1:50\n  - {key: k_bravo_2, credits: 7, active: false}\n", encoding="utf-8"
+    )
     assert run_cli(["--config", str(config)]).api_keys == (ApiKey("k_alpha_1", 50), ApiKey("k_bravo_2", 7, False))
     assert [k.key for k in run_cli([]).keys] == ["sk_mock_demo", "sk_mock_low_credits", "sk_mock_inactive"]  # README
 
@@ -187,7 +200,9 @@ def assert_one_line_error(code: int, err: str, names: str) -> None:
 
 
 @pytest.mark.parametrize("argv, names", BAD_FLAGS, ids=[" ".join(a) for a, _ in BAD_FLAGS])
-def test_a_bad_flag_value_is_one_line_and_exit_2(run_cli: Any, capsys: pytest.CaptureFixture[str], argv: list[str], names: str) -> None:
+def test_a_bad_flag_value_is_one_line_and_exit_2(
+    run_cli: Any, capsys: pytest.CaptureFixture[str], argv: list[str], names: str
+) -> None:
     code = cli.main(["serve", *argv])
     assert_one_line_error(code, capsys.readouterr().err, names)
 
@@ -252,14 +267,21 @@ def post(mock: LiveMock, key: str, body: dict[str, Any]) -> httpx.Response:
 
 def test_serve_end_to_end_and_access_logs_never_show_a_key(live_mock: Callable[..., LiveMock], tmp_path: Path) -> None:
     cost = load_contract().by_id("listTikTokProfileVideos").credit_cost
-    alpha, bravo, inactive, stranger = "alpha_live_key_0001", "bravo_live_key_0002", "charlie_live_key_03", "sk_live_unknown_secret_9"
+    alpha, bravo, inactive, stranger = (
+        "alpha_live_key_0001",
+        "bravo_live_key_0002",
+        "charlie_live_key_03",
+        "sk_live_unknown_secret_9",
+    )
     config = tmp_path / "mock.yaml"
     config.write_text(
         f"api_keys:\n  - {alpha}:{2 * cost + 1}\n  - {{key: {bravo}}}\n  - {{key: {inactive}, credits: 100, active: false}}\n"
         "handles: {pinned.handle: 2}\npage_size: 3\nseed: 9\n",
         encoding="utf-8",
     )
-    mock = live_mock("--rate-limit", "3/day", "--seed", "5", "--log-level", "info", env={"DUMPLING_MOCK_CONFIG": str(config)})
+    mock = live_mock(
+        "--rate-limit", "3/day", "--seed", "5", "--log-level", "info", env={"DUMPLING_MOCK_CONFIG": str(config)}
+    )
     assert httpx.get(mock.base_url + "/__admin/health").json()["seed"] == 5, "the flag wins over the config file"
     answers = [post(mock, alpha, {"handle": "pinned.handle", "note": alpha}) for _ in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 403]
@@ -271,7 +293,9 @@ def test_serve_end_to_end_and_access_logs_never_show_a_key(live_mock: Callable[.
     for key in (inactive, stranger, "sk_mock_demo"):  # configured keys replace the demo keys
         assert post(mock, key, {"handle": "x"}).status_code == 401
     keys = httpx.get(mock.base_url + "/__admin/keys").json()["keys"]
-    assert sorted((k["credits"], k["active"]) for k in keys) == sorted([(1, True), (1_000_000 - 3 * cost, True), (100, False)])
+    assert sorted((k["credits"], k["active"]) for k in keys) == sorted(
+        [(1, True), (1_000_000 - 3 * cost, True), (100, False)]
+    )
     mock.stop()
     assert mock.proc is not None and mock.proc.stdout and mock.proc.stderr
     output = mock.proc.stdout.read().decode() + mock.proc.stderr.read().decode()

@@ -81,7 +81,9 @@ def test_a_pipelining_client_that_never_reads_neither_grows_the_server_nor_starv
 def test_http_client_sending_a_whole_oversize_body_reads_the_documented_400(mock: LiveMock) -> None:
     body = b'{"handle": "' + b"x" * 4_000_000 + b'"}'
     connection = http.client.HTTPConnection("127.0.0.1", mock.port, timeout=10)
-    connection.request("POST", ENDPOINT, body=body, headers={"Authorization": f"Bearer {DEMO_KEY}", "Content-Type": "application/json"})
+    connection.request(
+        "POST", ENDPOINT, body=body, headers={"Authorization": f"Bearer {DEMO_KEY}", "Content-Type": "application/json"}
+    )
     response = connection.getresponse()
     assert response.status == 400
     assert response.read() == b'{"error":"Invalid JSON in request body"}'
@@ -110,7 +112,9 @@ def test_a_refused_body_is_discarded_then_the_connection_closes(mock: LiveMock) 
     [(post_head(40), b'{"handle"'), (post_head(60, "/__admin/keys", "PUT"), b'{"key": "sk_slow_0001", ')],
     ids=["api", "admin"],
 )
-def test_an_unfinished_body_is_answered_at_the_client_timeout_and_the_connection_ends(mock: LiveMock, head: bytes, partial: bytes) -> None:
+def test_an_unfinished_body_is_answered_at_the_client_timeout_and_the_connection_ends(
+    mock: LiveMock, head: bytes, partial: bytes
+) -> None:
     with socket.create_connection(("127.0.0.1", mock.port)) as sock:
         sock.sendall(head + partial)
         data, elapsed = read_until_eof(sock, TIMEOUT_S * 4)

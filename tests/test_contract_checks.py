@@ -40,7 +40,9 @@ def response(status: int, body: Any, headers: dict[str, str] | None = None, requ
 
 
 def case(body: Any = None, method: str | None = None) -> Any:
-    return SimpleNamespace(method=method or OP.method, operation=SimpleNamespace(path=OP.path), body=body or {"handle": "stoolpresidente"})
+    return SimpleNamespace(
+        method=method or OP.method, operation=SimpleNamespace(path=OP.path), body=body or {"handle": "stoolpresidente"}
+    )
 
 
 def failure(check: Any, *args: Any) -> str:
@@ -64,9 +66,15 @@ def rate_headers(limit: str, remaining: str | None) -> dict[str, str]:
 # --- rate_limit_headers --------------------------------------------------------------------------
 def test_rate_limit_headers_required_integer_and_bounded(checks: DomainChecks) -> None:
     assert failure(checks.rate_limit_headers, response(200, EXAMPLE, rate_headers("1000", "999")), case()) == ""
-    assert "X-RateLimit-Remaining is missing" in failure(checks.rate_limit_headers, response(200, EXAMPLE, rate_headers("1000", None)), case())
-    assert "not a non-negative integer" in failure(checks.rate_limit_headers, response(200, EXAMPLE, rate_headers("1000", "9.5")), case())
-    assert "more than X-RateLimit-Limit" in failure(checks.rate_limit_headers, response(200, EXAMPLE, rate_headers("10", "11")), case())
+    assert "X-RateLimit-Remaining is missing" in failure(
+        checks.rate_limit_headers, response(200, EXAMPLE, rate_headers("1000", None)), case()
+    )
+    assert "not a non-negative integer" in failure(
+        checks.rate_limit_headers, response(200, EXAMPLE, rate_headers("1000", "9.5")), case()
+    )
+    assert "more than X-RateLimit-Limit" in failure(
+        checks.rate_limit_headers, response(200, EXAMPLE, rate_headers("10", "11")), case()
+    )
     # Optional on errors (a 401 happens before the key is known): absent is fine.
     assert failure(checks.rate_limit_headers, response(401, {"error": "API key is invalid or missing."}), case()) == ""
 
@@ -91,15 +99,27 @@ def test_remaining_rises_only_when_a_new_window_can_have_started(checks: DomainC
         (400, {"error": "'handle' parameter is required and must be a non-empty string."}, ""),
         (404, {"error": "TikTok profile not found for handle: someone_else"}, ""),  # [handle] filled in
         (401, {"error": "API key is invalid or missing."}, ""),
-        (400, {"error": "handle is required"}, "received 400 with the error message \"handle is required\"; the contract documents for 400: \"'handle' parameter is required and must be a non-empty string.\", \"Invalid JSON in request body\", \"The video service could not process the handle.\", \"The video service reported an issue.\""),
-        (401, {"message": "unauthorized"}, 'received 401 with the JSON body {"message":"unauthorized"}; the contract expects {"error": <string>}'),
+        (
+            400,
+            {"error": "handle is required"},
+            'received 400 with the error message "handle is required"; the contract documents for 400: "\'handle\' parameter is required and must be a non-empty string.", "Invalid JSON in request body", "The video service could not process the handle.", "The video service reported an issue."',
+        ),
+        (
+            401,
+            {"message": "unauthorized"},
+            'received 401 with the JSON body {"message":"unauthorized"}; the contract expects {"error": <string>}',
+        ),
         (
             400,
             b"Bad Request",
             "received 400 with Content-Type (none); the contract expects application/json on a 400 error\n"
             "received 400 with a body without Content-Type: 'Bad Request'; the contract expects the JSON body {\"error\": <string>}",
         ),
-        (422, {"detail": "invalid"}, 'received 422 with the JSON body {"detail":"invalid"}; the contract expects {"error": <string>}'),  # an undocumented status keeps the shape rule
+        (
+            422,
+            {"detail": "invalid"},
+            'received 422 with the JSON body {"detail":"invalid"}; the contract expects {"error": <string>}',
+        ),  # an undocumented status keeps the shape rule
     ],
 )
 def test_error_bodies_are_the_documented_ones(checks: DomainChecks, status: int, body: Any, problem: str) -> None:
@@ -132,20 +152,50 @@ def page(**changes: Any) -> dict[str, Any]:
     [
         (page(), None, ""),
         (page(video__desc=None), None, ""),  # the vendor YAML makes desc nullable
-        (page(video__statistics__play_count="987654"), None, "aweme_list[*].statistics.play_count: the documented example gives integer, got numeric string; received '987654'"),
+        (
+            page(video__statistics__play_count="987654"),
+            None,
+            "aweme_list[*].statistics.play_count: the documented example gives integer, got numeric string; received '987654'",
+        ),
         (page(video__statistics__play_count=None), None, "play_count: the documented example gives integer, got null"),
-        (page(video__aweme_id=7456512938571410718), None, "aweme_id: the documented example gives numeric string, got integer"),
-        (page(video__create_time=1736092800000), None, "aweme_list[*].create_time: a Unix time in milliseconds, the documented example uses seconds (1736092800); received 1736092800000"),
-        (page(body__max_cursor="1736092800"), None, "max_cursor: a Unix time in seconds, the documented example uses milliseconds (1736092800000); received 1736092800"),
+        (
+            page(video__aweme_id=7456512938571410718),
+            None,
+            "aweme_id: the documented example gives numeric string, got integer",
+        ),
+        (
+            page(video__create_time=1736092800000),
+            None,
+            "aweme_list[*].create_time: a Unix time in milliseconds, the documented example uses seconds (1736092800); received 1736092800000",
+        ),
+        (
+            page(body__max_cursor="1736092800"),
+            None,
+            "max_cursor: a Unix time in seconds, the documented example uses milliseconds (1736092800000); received 1736092800",
+        ),
         (page(video__statistics=...), None, "aweme_list[*].statistics: missing"),
-        (page(video__video=..., video__author=...), {"handle": "x", "trim": True}, ""),  # a trimmed page may leave fields out
+        (
+            page(video__video=..., video__author=...),
+            {"handle": "x", "trim": True},
+            "",
+        ),  # a trimmed page may leave fields out
         (page(video__video=...), {"handle": "x", "trim": False}, "aweme_list[*].video: missing"),
-        (page(body__aweme_list=[], body__max_cursor="5", body__min_cursor="5"), {"handle": "x", "maxCursor": "5"}, ""),  # an echoed cursor
-        (page(body__aweme_list=[], body__max_cursor="641", body__min_cursor="641"), {"handle": "x", "maxCursor": "00000641"}, ""),  # echoed as a number
+        (
+            page(body__aweme_list=[], body__max_cursor="5", body__min_cursor="5"),
+            {"handle": "x", "maxCursor": "5"},
+            "",
+        ),  # an echoed cursor
+        (
+            page(body__aweme_list=[], body__max_cursor="641", body__min_cursor="641"),
+            {"handle": "x", "maxCursor": "00000641"},
+            "",
+        ),  # echoed as a number
         (page(body__aweme_list=[], body__max_cursor="0", body__min_cursor="0"), None, ""),
     ],
 )
-def test_bodies_keep_the_documented_example_types(checks: DomainChecks, body: Any, request_body: Any, problem: str) -> None:
+def test_bodies_keep_the_documented_example_types(
+    checks: DomainChecks, body: Any, request_body: Any, problem: str
+) -> None:
     found = failure(checks.example_field_types, response(200, body), case(request_body))
     assert (problem in found and found) if problem else found == ""
 
@@ -179,7 +229,11 @@ def test_pagination_walk_accepts_a_consistent_profile() -> None:
         ([(["1", "2"], 1), (["2", "3"], 0)], 200, "duplicate aweme_id 2: on page 1 and again on page 2"),
         ([(["1", "2"], 1), (["3"], 1)], 200, "has_more=1 on page 2, but the next page (maxCursor="),
         ([(["1", "2"], 0), (["3"], 0)], 200, "has_more=0 on page 1, but maxCursor="),
-        ([(["1"], 1), (["2"], 0)], 400, "sent back as maxCursor got status 400; the contract expects a 200 with the next, older page"),
+        (
+            [(["1"], 1), (["2"], 0)],
+            400,
+            "sent back as maxCursor got status 400; the contract expects a 200 with the next, older page",
+        ),
     ],
 )
 def test_pagination_walk_names_what_is_wrong(pages: list[tuple[list[str], int]], status: int, problem: str) -> None:
@@ -188,19 +242,32 @@ def test_pagination_walk_names_what_is_wrong(pages: list[tuple[list[str], int]],
 
 
 def test_pagination_link_comes_from_the_contract() -> None:
-    assert (LINK.name, LINK.cursor_field, LINK.cursor_param, LINK.carried) == ("NextPage", "max_cursor", "maxCursor", ("handle",))
+    assert (LINK.name, LINK.cursor_field, LINK.cursor_param, LINK.carried) == (
+        "NextPage",
+        "max_cursor",
+        "maxCursor",
+        ("handle",),
+    )
 
 
 # --- classification ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("check", "resp", "kind"),
     [
-        ("error_body_documented", response(400, b"Bad Request", {"content-type": "text/plain"}), CONTRACT),  # the YAML's ErrorResponse
+        (
+            "error_body_documented",
+            response(400, b"Bad Request", {"content-type": "text/plain"}),
+            CONTRACT,
+        ),  # the YAML's ErrorResponse
         ("error_body_documented", response(401, b"", {}), DOCUMENTATION),  # the YAML gives 401 no body
         ("rate_limit_headers", response(200, EXAMPLE), DOCUMENTATION),  # headers exist only in the prose
         ("example_field_types", response(200, page(video__create_time="1")), CONTRACT),  # the YAML types create_time
         ("example_field_types", response(200, page(video__statistics__play_count="1")), DOCUMENTATION),
-        ("negative_data_rejection", response(200, EXAMPLE, request={"handle": ""}), DOCUMENTATION),  # minLength is prose
+        (
+            "negative_data_rejection",
+            response(200, EXAMPLE, request={"handle": ""}),
+            DOCUMENTATION,
+        ),  # minLength is prose
         ("negative_data_rejection", response(200, EXAMPLE, request={"handle": 5}), CONTRACT),
         ("auth_enforced", response(200, EXAMPLE), CONTRACT),
     ],

@@ -258,11 +258,15 @@ def test_a_removed_object_is_one_change_not_one_per_field(tmp_path: Path) -> Non
 
 def test_an_action_may_target_what_an_earlier_action_added() -> None:
     """Actions apply in order: the second selects what the first adds, in OLD and NEW alike."""
-    overlay = {"overlay": "1.0.0", "info": {"title": "t", "version": "1"}, "actions": [
-        {"target": "$.components", "update": {"headers": {"X-Trace": {"schema": {"type": "string"}}}}},
-        {"target": "$.components.headers['X-Trace']", "update": {"description": "A trace id."}},
-        {"target": "$.components.headers['X-Gone']", "update": {"description": "Nothing here."}},
-    ]}
+    overlay = {
+        "overlay": "1.0.0",
+        "info": {"title": "t", "version": "1"},
+        "actions": [
+            {"target": "$.components", "update": {"headers": {"X-Trace": {"schema": {"type": "string"}}}}},
+            {"target": "$.components.headers['X-Trace']", "update": {"description": "A trace id."}},
+            {"target": "$.components.headers['X-Gone']", "update": {"description": "Nothing here."}},
+        ],
+    }
     result = diff(load_source("bundled"), load_source("bundled"), overlay, "overlay")
     read = [(f.code, f.action, f.detail) for f in result.overlay if f.code != "overlay-contradicts-page"]
     assert read == [("overlay-target-missing", 3, "selects nothing in NEW")]  # (this overlay has no error examples)
@@ -394,7 +398,11 @@ def test_a_page_saved_with_crlf_line_ends_reads_the_same(tmp_path: Path) -> None
     page = tmp_path / "page.md"
     page.write_bytes(PAGE.replace("\n", "\r\n").encode("utf-8"))
     source, bundled = load_source(str(page)), load_source("bundled")
-    assert (source.document, source.messages, source.credit_cost) == (bundled.document, bundled.messages, bundled.credit_cost)
+    assert (source.document, source.messages, source.credit_cost) == (
+        bundled.document,
+        bundled.messages,
+        bundled.credit_cost,
+    )
     assert source.text == PAGE.replace("\n", "\r\n")  # kept as it came, for `update --write`
 
 

@@ -139,7 +139,9 @@ def test_the_200_example_is_realistic_and_schema_valid() -> None:
         assert set(video["statistics"]) == set(page_example["aweme_list"][0]["statistics"])
         assert re.fullmatch(r"\d{19}", video["aweme_id"])
         assert "#" in video["desc"]
-        assert all(url.startswith("https://") and len(url) > len("https://...") for url in video["video"]["cover"]["url_list"])
+        assert all(
+            url.startswith("https://") and len(url) > len("https://...") for url in video["video"]["cover"]["url_list"]
+        )
         assert value["max_cursor"] == str(min(v["create_time"] for v in value["aweme_list"]) * 1000)
 
 
@@ -212,7 +214,11 @@ EXTRA_OPERATIONS = {
                             "required": ["query"],
                             "additionalProperties": False,
                             # properties named like OpenAPI keywords must survive the conversion to JSON Schema
-                            "properties": {"query": {"type": "string", "minLength": 1}, "example": {"type": "boolean"}, "nullable": {"type": "integer"}},
+                            "properties": {
+                                "query": {"type": "string", "minLength": 1},
+                                "example": {"type": "boolean"},
+                                "nullable": {"type": "integer"},
+                            },
                         },
                         "example": {"query": "pizza", "example": True, "nullable": 3},
                     }
@@ -227,7 +233,11 @@ EXTRA_OPERATIONS = {
                                 "type": "object",
                                 "required": ["results", "total"],
                                 "properties": {
-                                    "results": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/TikTokUser"}},
+                                    "results": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "items": {"$ref": "#/components/schemas/TikTokUser"},
+                                    },
                                     "total": {"type": "integer", "minimum": 0},
                                     "next": {"type": "string", "nullable": True},
                                 },
@@ -309,7 +319,9 @@ def test_a_bigger_vendor_yaml_serves_every_operation_with_schema_valid_data(
     make_client: Callable[..., TestClient], tmp_path: Path, keep_tiktok: bool
 ) -> None:
     vendor = bigger_vendor_yaml(tmp_path, keep_tiktok)
-    overlay = OPENAPI / "prose.overlay.yaml" if keep_tiktok else empty_overlay(tmp_path)  # another YAML gets no overlay unless asked
+    overlay = (
+        OPENAPI / "prose.overlay.yaml" if keep_tiktok else empty_overlay(tmp_path)
+    )  # another YAML gets no overlay unless asked
     contract = load_contract(vendor, overlay)
     assert len(contract.operations) == len(EXTRA_OPERATIONS) + keep_tiktok
     validator = ContractValidator(contract)

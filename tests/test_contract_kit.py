@@ -95,7 +95,14 @@ class Job:
 def run_process(job: Job, reports: Path) -> Run:
     assert job.command is not None
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("DUMPLING_")}
-    done = subprocess.run([*job.command, "--reports-dir", str(reports), *job.args], env={**clean_env, **job.env}, capture_output=True, text=True, timeout=170, cwd=reports.parent)
+    done = subprocess.run(
+        [*job.command, "--reports-dir", str(reports), *job.args],
+        env={**clean_env, **job.env},
+        capture_output=True,
+        text=True,
+        timeout=170,
+        cwd=reports.parent,
+    )
     return Run(done.returncode, done.stdout + done.stderr, reports)
 
 
@@ -103,33 +110,72 @@ def run_forked(jobs: list[Job], base: Path) -> dict[str, Run]:
     spec = {
         "workers": WORKERS,
         "jobs": [
-            {"name": j.name, "args": ["--reports-dir", str(base / j.name / "reports"), *j.args], "env": j.env, "cwd": str(base / j.name), "output": str(base / j.name / "output.txt")}
+            {
+                "name": j.name,
+                "args": ["--reports-dir", str(base / j.name / "reports"), *j.args],
+                "env": j.env,
+                "cwd": str(base / j.name),
+                "output": str(base / j.name / "output.txt"),
+            }
             for j in jobs
         ],
     }
-    done = subprocess.run([sys.executable, str(HERE / "drift_runner.py")], input=json.dumps(spec), capture_output=True, text=True, timeout=170)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "drift_runner.py")],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
     assert done.returncode == 0, done.stderr
     codes = json.loads(done.stdout.splitlines()[-1])
-    return {j.name: Run(codes[j.name], (base / j.name / "output.txt").read_text(), base / j.name / "reports") for j in jobs}
+    return {
+        j.name: Run(codes[j.name], (base / j.name / "output.txt").read_text(), base / j.name / "reports") for j in jobs
+    }
 
 
 def kit_jobs(layer: DriftServer, mock: LiveMock) -> list[Job]:
     def remote(name: str, *extra: str, label: str = "", key: str | None = "", command: list[str] | None = None) -> Job:
         label = label or name
         key = DriftServer.key_of(label) if key == "" else key
-        return Job(name, ["--base-url", layer.url(label), *(["--api-key", key] if key else []), *extra], label=label, command=command)
+        return Job(
+            name,
+            ["--base-url", layer.url(label), *(["--api-key", key] if key else []), *extra],
+            label=label,
+            command=command,
+        )
 
     pytest_env = {"DUMPLING_BASE_URL": layer.url("pytest_env"), "DUMPLING_API_KEY": DriftServer.key_of("pytest_env")}
     return [
         # `make contract`: the console script, on the in-process mock.
         Job("in_process", [], command=KIT_COMMAND),
         # The unmodified mock behind the layer, through `pytest contract_tests` and DUMPLING_* variables.
-        Job("pytest_env", [], env=pytest_env, command=[sys.executable, "-m", "pytest", str(ROOT / "contract_tests"), "-p", "no:cacheprovider", "--assert=plain"], label="pytest_env"),
+        Job(
+            "pytest_env",
+            [],
+            env=pytest_env,
+            command=[
+                sys.executable,
+                "-m",
+                "pytest",
+                str(ROOT / "contract_tests"),
+                "-p",
+                "no:cacheprovider",
+                "--assert=plain",
+            ],
+            label="pytest_env",
+        ),
         # `make contract BASE_URL=... API_KEY=...` against `dumpling-mock serve` with the demo keys, as `make run` starts it.
         Job("make_run", ["--base-url", mock.base_url, "--api-key", DEMO_KEY]),
         remote("repeat", command=KIT_COMMAND),  # the same run as pytest_env, in a fresh process too
-        *[remote(name, *([] if name in DEFAULT_BUDGET_DRIFTS else DRIFT_BUDGET)) for name in DRIFTS if name != "empty_401_body"],
-        remote("fail_on_contract", *DRIFT_BUDGET, "--fail-on", "contract", label=CONTRACT_ONLY),  # also the run of empty_401_body
+        *[
+            remote(name, *([] if name in DEFAULT_BUDGET_DRIFTS else DRIFT_BUDGET))
+            for name in DRIFTS
+            if name != "empty_401_body"
+        ],
+        remote(
+            "fail_on_contract", *DRIFT_BUDGET, "--fail-on", "contract", label=CONTRACT_ONLY
+        ),  # also the run of empty_401_body
         remote("budget_spent", "--max-requests", "7"),
         remote("wrong_key", key="sk_not_a_key_of_this_mock"),
         remote("missing_key", key=None),
@@ -162,7 +208,10 @@ def runs(layer: DriftServer, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     finally:
         mock.stop()
     labels = {j.name: j.label for j in jobs}
-    result = {name: Run(r.code, r.output, r.reports, layer.layer.counts.get(labels[name]) if labels[name] else None) for name, r in done.items()}
+    result = {
+        name: Run(r.code, r.output, r.reports, layer.layer.counts.get(labels[name]) if labels[name] else None)
+        for name, r in done.items()
+    }
     result["empty_401_body"] = result["fail_on_contract"]
     return result
 
@@ -174,9 +223,23 @@ def test_in_process_mock_conforms_with_zero_findings(runs: dict[str, Run]) -> No
     assert run.summary["findings"] == []
     assert "the in-process mock (no credits spent)" in run.output
     suite = ET.parse(run.reports / "junit.xml").getroot().find("testsuite")
-    assert suite is not None and int(suite.get("tests", "0")) >= 7 and suite.get("failures") == "0" and suite.get("errors") == "0"
+    assert (
+        suite is not None
+        and int(suite.get("tests", "0")) >= 7
+        and suite.get("failures") == "0"
+        and suite.get("errors") == "0"
+    )
     examined = run.summary["examined"]
-    for check in ("pagination_walk", "auth_enforced", "error_body_documented", "rate_limit_headers", "example_field_types", "ignored_auth", "unsupported_method", "negative_data_rejection"):
+    for check in (
+        "pagination_walk",
+        "auth_enforced",
+        "error_body_documented",
+        "rate_limit_headers",
+        "example_field_types",
+        "ignored_auth",
+        "unsupported_method",
+        "negative_data_rejection",
+    ):
         assert examined.get(check, 0) > 0, f"{check} never ran"
     assert "CONFORMANT" in (run.reports / "drift-report.md").read_text()
 
@@ -197,7 +260,9 @@ def test_drift_is_caught_by_the_right_check(runs: dict[str, Run], name: str) -> 
     failing = exit_codes.CONFORMANT if name == "empty_401_body" else exit_codes.FINDINGS  # run with --fail-on contract
     assert run.code == failing, run.output
     assert expected in run.checks, f"{DRIFTS[name].description}: expected {expected}, found {sorted(run.checks)}"
-    messages = [m for f in run.summary["findings"] if f["check"] == expected for m in [f["message"], *f["messages"].values()]]
+    messages = [
+        m for f in run.summary["findings"] if f["check"] == expected for m in [f["message"], *f["messages"].values()]
+    ]
     assert any(DRIFTS[name].evidence in m for m in messages), messages
     report = (run.reports / "drift-report.md").read_text()
     assert f"`{expected}`" in report
@@ -216,8 +281,15 @@ def test_findings_are_classified(runs: dict[str, Run]) -> None:
     # A plain-text 400 breaks the vendor's ErrorResponse; a plain-text 401 only the prose: one finding
     # (one cause), a contract violation, that says which status is which.
     [plain] = [f for f in runs["non_json_error_body"].summary["findings"] if f["check"] == "error_body_documented"]
-    assert plain["class"] == "contract" and plain["statuses"]["400"] == "contract" and plain["statuses"]["401"] == "documentation"
-    assert "documentation drift on 401 (only the prose overlay documents that part); counted once, as a contract violation" in plain["classification"]
+    assert (
+        plain["class"] == "contract"
+        and plain["statuses"]["400"] == "contract"
+        and plain["statuses"]["401"] == "documentation"
+    )
+    assert (
+        "documentation drift on 401 (only the prose overlay documents that part); counted once, as a contract violation"
+        in plain["classification"]
+    )
     # Pagination semantics and rate-limit headers exist only in the prose.
     assert runs["duplicate_across_pages"].checks["pagination_walk"] == {"documentation"}
     assert runs["missing_rate_limit_header"].checks["rate_limit_headers"] == {"documentation"}
@@ -235,7 +307,9 @@ def test_one_drift_is_one_finding_per_check(runs: dict[str, Run]) -> None:
 
 def test_a_join_drift_at_the_start_and_at_the_end_is_one_finding(runs: dict[str, Run]) -> None:
     [finding] = runs["cursor_past_oldest"].summary["findings"]
-    assert finding["count"] == 2 and finding["message"].startswith("page join 1->2: 1 video(s) between the oldest of page 1")
+    assert finding["count"] == 2 and finding["message"].startswith(
+        "page join 1->2: 1 video(s) between the oldest of page 1"
+    )
 
 
 def test_the_end_of_a_profile_is_checked_on_the_default_budget(runs: dict[str, Run]) -> None:
@@ -252,7 +326,10 @@ def test_html_report_and_progress_lines(runs: dict[str, Run]) -> None:
     html = (run.reports / "drift-report.html").read_text()
     assert html.startswith("<!doctype html>") and "default-src 'none'" in html
     assert "<script" not in html and "src=" not in html and "href=" not in html  # one file, nothing loaded
-    assert "received 400 with a text/plain; charset=utf-8 body &#x27;Bad Request&#x27;" in html or "received 400 with a text/plain; charset=utf-8 body 'Bad Request'" in html
+    assert (
+        "received 400 with a text/plain; charset=utf-8 body &#x27;Bad Request&#x27;" in html
+        or "received 400 with a text/plain; charset=utf-8 body 'Bad Request'" in html
+    )
     # Not a terminal: one plain line per test, requests of the budget, credits, elapsed.
     assert "dumpling-contract: 20/20 requests, at most " in run.output and " s (after test_fuzzing_phase)" in run.output
     assert "requests, no credits (in-process)" in runs["in_process"].output

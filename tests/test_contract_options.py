@@ -18,7 +18,12 @@ def kit_section() -> str:
 
 def test_the_readme_lists_every_kit_option() -> None:
     listed = set(re.findall(r"`(--[a-z-]+)", kit_section()[kit_section().index("Options:") :].split("\n\n")[0]))
-    flags = {flag for action in cli.parser()._actions for flag in action.option_strings if flag.startswith("--") and flag != "--help"}
+    flags = {
+        flag
+        for action in cli.parser()._actions
+        for flag in action.option_strings
+        if flag.startswith("--") and flag != "--help"
+    }
     assert flags - {"--verbose", "--base-url", "--api-key"} <= listed  # those two have their own table above
 
 

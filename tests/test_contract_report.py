@@ -22,7 +22,12 @@ def test_html_report_is_the_markdown_rendered_with_raw_html_escaped(tmp_path: Pa
 
 
 def test_html_report_masks_keys(tmp_path: Path) -> None:
-    path = html_report.write(tmp_path / "r.html", "key sk_live_0123456789 and Authorization: Bearer sk_other_abcdef", "t", ["sk_live_0123456789"])
+    path = html_report.write(
+        tmp_path / "r.html",
+        "key sk_live_0123456789 and Authorization: Bearer sk_other_abcdef",
+        "t",
+        ["sk_live_0123456789"],
+    )
     written = path.read_text()
     assert "sk_live_0123456789" not in written and "sk_other_abcdef" not in written
     assert mask("sk_live_0123456789") in written
@@ -35,7 +40,10 @@ def test_live_view_prints_plain_lines_when_not_on_a_terminal() -> None:
     assert not view.live
     line = view.plain()
     shown = re.escape(mask("sk_secret_key_123"))
-    assert re.fullmatch(rf"dumpling-contract: 23/60 requests, at most 130 credits, \d+\.\d s \(after test_coverage_phase\[{shown}\]\)", line), line
+    assert re.fullmatch(
+        rf"dumpling-contract: 23/60 requests, at most 130 credits, \d+\.\d s \(after test_coverage_phase\[{shown}\]\)",
+        line,
+    ), line
     assert "secret" not in line
     view.stop()
     in_process = LiveView(None, 10, lambda: (5, 5), [], stream=io.StringIO())

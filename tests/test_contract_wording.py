@@ -17,7 +17,9 @@ from contract_tests.findings import CONTRACT, DOCUMENTATION, Classifier, Recorde
 
 
 def test_a_403_for_a_missing_key_names_what_happened() -> None:
-    title, message, _ = wording.auth_wording("no Authorization header", response(403, {"error": "Insufficient credits. Please top up your account."}), OP)
+    title, message, _ = wording.auth_wording(
+        "no Authorization header", response(403, {"error": "Insufficient credits. Please top up your account."}), OP
+    )
     assert title == "A missing or invalid key gets 403, not 401"
     assert message == (
         'received 403 with the JSON body {"error":"Insufficient credits. Please top up your account."} for a request with no Authorization header '
@@ -29,17 +31,28 @@ def test_a_403_for_a_missing_key_names_what_happened() -> None:
 def test_a_served_request_without_a_key_is_not_enforced() -> None:
     title, message, _ = wording.auth_wording("an invalid key", response(200, {"aweme_list": []}), OP)
     assert title == "Authentication is not enforced"
-    assert message == 'received 200 with the JSON body {"aweme_list":[]} for a request with an invalid key: it was served; the contract expects 401 with {"error":"API key is invalid or missing."}'
+    assert (
+        message
+        == 'received 200 with the JSON body {"aweme_list":[]} for a request with an invalid key: it was served; the contract expects 401 with {"error":"API key is invalid or missing."}'
+    )
 
 
 def test_a_server_error_with_an_empty_body_says_so() -> None:
-    title, message, cause = wording.reword("not_a_server_error", ServerError(operation="POST /x", status_code=500), response(500, b""))
+    title, message, cause = wording.reword(
+        "not_a_server_error", ServerError(operation="POST /x", status_code=500), response(500, b"")
+    )
     assert (title, cause) == ("Server error", "server error")
-    assert message == "received 500 with an empty body; the contract expects a documented answer to this request, not a 500"
+    assert (
+        message
+        == "received 500 with an empty body; the contract expects a documented answer to this request, not a 500"
+    )
 
 
 def test_the_response_excerpt_shows_an_empty_body() -> None:
-    assert response_excerpt(response(502, b"", {"content-type": "application/json"})) == "502\ncontent-type: application/json\n(empty body)"
+    assert (
+        response_excerpt(response(502, b"", {"content-type": "application/json"}))
+        == "502\ncontent-type: application/json\n(empty body)"
+    )
 
 
 def test_an_empty_json_body_is_not_called_a_content_type_problem() -> None:
@@ -47,9 +60,13 @@ def test_an_empty_json_body_is_not_called_a_content_type_problem() -> None:
         json.loads("")
     except json.JSONDecodeError as exc:
         failure = MalformedJson.from_exception(operation="POST /x", exc=exc)
-    title, message, cause = wording.reword("response_schema_conformance", failure, response(200, b"", {"content-type": "application/json"}))
+    title, message, cause = wording.reword(
+        "response_schema_conformance", failure, response(200, b"", {"content-type": "application/json"})
+    )
     assert (title, cause) == ("Body is not JSON", "empty body")
-    assert message == "received 200 with Content-Type application/json and an empty body; the contract expects a JSON body"
+    assert (
+        message == "received 200 with Content-Type application/json and an empty body; the contract expects a JSON body"
+    )
 
 
 def test_a_boolean_has_more_is_named_in_words() -> None:
@@ -72,8 +89,13 @@ def test_a_missing_field_is_named() -> None:
 
 
 def test_a_numeric_cursor_is_named_as_a_number() -> None:
-    first = response(200, {"aweme_list": [{"aweme_id": "1", "create_time": 1732671757}], "max_cursor": 1732671757000, "has_more": 1})
-    last = response(200, {"aweme_list": [{"aweme_id": "2", "create_time": 1732671000}], "max_cursor": "1732671000000", "has_more": 0})
+    first = response(
+        200, {"aweme_list": [{"aweme_id": "1", "create_time": 1732671757}], "max_cursor": 1732671757000, "has_more": 1}
+    )
+    last = response(
+        200,
+        {"aweme_list": [{"aweme_id": "2", "create_time": 1732671000}], "max_cursor": "1732671000000", "has_more": 0},
+    )
     served = iter([last, response(200, {"aweme_list": [], "max_cursor": "0", "has_more": 0})])
     walk = pagination.walk(first, lambda cursor: next(served), LINK, 5)
     assert [p.message for p in walk.problems] == [
@@ -105,9 +127,24 @@ def test_one_cause_on_several_statuses_is_one_finding_and_says_why_its_class_dif
 
 def test_different_causes_stay_apart() -> None:
     rec = recorder()
-    rec.add("pagination_walk", response(200, {}), "Pagination is inconsistent", "has_more=1 on page 2, which is empty (status 200, maxCursor=5); x")
-    rec.add("pagination_walk", response(200, {}), "Pagination is inconsistent", "has_more=1 on page 3, which is empty (status 200, maxCursor=7); x")
-    rec.add("pagination_walk", response(200, {}), "Pagination is inconsistent", "duplicate aweme_id 1: on page 1 and again on page 2")
+    rec.add(
+        "pagination_walk",
+        response(200, {}),
+        "Pagination is inconsistent",
+        "has_more=1 on page 2, which is empty (status 200, maxCursor=5); x",
+    )
+    rec.add(
+        "pagination_walk",
+        response(200, {}),
+        "Pagination is inconsistent",
+        "has_more=1 on page 3, which is empty (status 200, maxCursor=7); x",
+    )
+    rec.add(
+        "pagination_walk",
+        response(200, {}),
+        "Pagination is inconsistent",
+        "duplicate aweme_id 1: on page 1 and again on page 2",
+    )
     assert sorted(f.count for f in rec.findings.values()) == [1, 2]
 
 
@@ -127,7 +164,13 @@ def test_schemas_in_words(schema: dict[str, Any], words: str) -> None:
 # --- page joins ------------------------------------------------------------------------------------
 def page_of(items: list[tuple[str, int]], has_more: int = 1) -> Any:
     videos = [{"aweme_id": i, "create_time": t} for i, t in items]
-    return pagination.Page("", videos, response(200, {"aweme_list": videos, "max_cursor": str(items[-1][1] * 1000) if items else "0", "has_more": has_more}))
+    return pagination.Page(
+        "",
+        videos,
+        response(
+            200, {"aweme_list": videos, "max_cursor": str(items[-1][1] * 1000) if items else "0", "has_more": has_more}
+        ),
+    )
 
 
 def test_a_join_that_loses_a_video_is_named() -> None:
@@ -137,7 +180,16 @@ def test_a_join_that_loses_a_video_is_named() -> None:
 
     def fetch(cursor: str) -> Any:
         asked.append(cursor)
-        return response(200, {"aweme_list": [{"aweme_id": "c", "create_time": 80}, {"aweme_id": "d", "create_time": 70}, {"aweme_id": "e", "create_time": 60}]})
+        return response(
+            200,
+            {
+                "aweme_list": [
+                    {"aweme_id": "c", "create_time": 80},
+                    {"aweme_id": "d", "create_time": 70},
+                    {"aweme_id": "e", "create_time": 60},
+                ]
+            },
+        )
 
     [problem] = pagination.check_join(before, after, fetch, LINK, 1)
     assert asked == ["90000"]  # the second-oldest video's time, in the cursor's unit
@@ -154,7 +206,16 @@ def test_a_join_probe_steps_over_videos_of_the_same_second() -> None:
 
     def fetch(cursor: str) -> Any:
         asked.append(cursor)
-        return response(200, {"aweme_list": [{"aweme_id": "b", "create_time": 80}, {"aweme_id": "c", "create_time": 80}, {"aweme_id": "d", "create_time": 70}]})
+        return response(
+            200,
+            {
+                "aweme_list": [
+                    {"aweme_id": "b", "create_time": 80},
+                    {"aweme_id": "c", "create_time": 80},
+                    {"aweme_id": "d", "create_time": 70},
+                ]
+            },
+        )
 
     assert pagination.check_join(before, after, fetch, LINK, 1) == [] and asked == ["100000"]
 
@@ -182,7 +243,10 @@ def test_the_end_search_finds_the_last_page_of_a_profile_it_knows_nothing_about(
 
 
 def test_a_next_page_that_is_not_json_is_not_called_empty() -> None:
-    first = response(200, {"aweme_list": [{"aweme_id": "1", "create_time": 1732671757}], "max_cursor": "1732671757000", "has_more": 1})
+    first = response(
+        200,
+        {"aweme_list": [{"aweme_id": "1", "create_time": 1732671757}], "max_cursor": "1732671757000", "has_more": 1},
+    )
     walk = pagination.walk(first, lambda cursor: response(200, b"", {"content-type": "application/json"}), LINK, 5)
     assert [p.message for p in walk.problems] == [
         "max_cursor 1732671757000 of page 1 sent back as maxCursor got status 200 with an empty body (Content-Type application/json), no aweme_list; "
@@ -193,8 +257,14 @@ def test_a_next_page_that_is_not_json_is_not_called_empty() -> None:
 def test_a_missing_authorization_answered_with_403_is_named() -> None:
     from schemathesis.openapi.checks import MissingHeaderNotRejected
 
-    failure = MissingHeaderNotRejected(operation="POST /x", header_name="Authorization", status_code=403, expected_statuses=[401], message="")
-    title, message, _ = wording.reword("missing_required_header", failure, response(403, {"error": "Insufficient credits. Please top up your account."}))
+    failure = MissingHeaderNotRejected(
+        operation="POST /x", header_name="Authorization", status_code=403, expected_statuses=[401], message=""
+    )
+    title, message, _ = wording.reword(
+        "missing_required_header",
+        failure,
+        response(403, {"error": "Insufficient credits. Please top up your account."}),
+    )
     assert title == "A request without a required header was not rejected as documented"
     assert message == (
         'received 403 with the JSON body {"error":"Insufficient credits. Please top up your account."} for a request without the required header '

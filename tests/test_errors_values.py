@@ -24,12 +24,19 @@ OP = Operation(
     request_schema=None,
     request_required=True,
     responses={
-        "404": {"content": {"application/json": {"examples": {"profile_not_found": _example({"error": "not found: [handle]"})}}}},
+        "404": {
+            "content": {
+                "application/json": {"examples": {"profile_not_found": _example({"error": "not found: [handle]"})}}
+            }
+        },
         "500": {
             "content": {
                 "application/json": {
                     "examples": {
-                        "unexpected": _example({"error": "[specific error message]"}, {"specific error message": "Request failed with status code 500"}),
+                        "unexpected": _example(
+                            {"error": "[specific error message]"},
+                            {"specific error message": "Request failed with status code 500"},
+                        ),
                         "other": _example({"error": "Oops: [something else]", "nested": {"h": "[handle]"}, "n": 3}),
                     }
                 }
@@ -91,14 +98,17 @@ def test_fill_leaves_non_placeholders_alone() -> None:
     assert fill(7, {}, "d") == 7
     assert fill("[" + "x" * 64 + "]", {}, "d") == "d"
     assert fill("[" + "x" * 65 + "]", {}, "d") == "[" + "x" * 65 + "]"
-    assert PLACEHOLDER.pattern == r"\[([^\[\]]{1,64})\]"  # noqa: the limit above, named
+    assert PLACEHOLDER.pattern == r"\[([^\[\]]{1,64})\]"  # the limit above, named
 
 
 def test_bundled_contract_fills_the_vendor_texts() -> None:
     """README: 404 `TikTok profile not found for handle: <handle>`; 500 `Request failed with status code 500`."""
     op = load_contract().operation("POST", "/api/v1/get-tiktok-profile-videos")
     assert op is not None
-    assert error_body(op, Problem(404), handle="kim.k") == ("profile_not_found", {"error": "TikTok profile not found for handle: kim.k"})
+    assert error_body(op, Problem(404), handle="kim.k") == (
+        "profile_not_found",
+        {"error": "TikTok profile not found for handle: kim.k"},
+    )
     name, body = error_body(op, Problem(500))
     assert name == "unexpected_error"
     assert "[" not in str(body)

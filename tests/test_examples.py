@@ -39,11 +39,11 @@ def test_the_python_examples_pass(served: dict[str, str]) -> None:
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_the_node_examples_pass(served: dict[str, str]) -> None:
-    result = subprocess.run(["node", "--test", "examples/node/"], cwd=ROOT, env=served, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["node", "--test", "examples/node/"], cwd=ROOT, env=served, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# pass 2" in result.stdout and "# fail 0" in result.stdout, result.stdout
-
-
 
 
 def test_the_readme_shows_the_example_as_it_is() -> None:

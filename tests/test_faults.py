@@ -65,7 +65,9 @@ def test_a_sequence_on_one_page_of_one_handle_then_normal_service(client: TestCl
     cursor = walk_cursor(client, "videos-25", 2)
     normal = post(client, {"handle": "videos-25", "maxCursor": cursor}).content
     fault = add(client, {"steps": [503, "502/service_unavailable", 200], "match": {"handle": "@videos-25", "page": 2}})
-    assert fault["remaining"] == 3 and fault["state"] == "Started" and fault["match"] == {"handle": "videos-25", "page": 2}
+    assert (
+        fault["remaining"] == 3 and fault["state"] == "Started" and fault["match"] == {"handle": "videos-25", "page": 2}
+    )
 
     assert post(client, {"handle": "videos-25"}).status_code == 200, "page 1 does not match"
     assert post(client, {"handle": "videos-3"}).status_code == 200, "another handle does not match"
@@ -74,7 +76,9 @@ def test_a_sequence_on_one_page_of_one_handle_then_normal_service(client: TestCl
     assert client.get("/__admin/faults").json()["faults"][0]["state"] == "step 2"
     second = post(client, {"handle": "videos-25", "maxCursor": cursor})
     assert second.status_code == 502 and second.json() == OP.examples(502)["service_unavailable"]
-    assert post(client, {"handle": "videos-25", "maxCursor": cursor}).content == normal, "a 200 step without example is the real page"
+    assert post(client, {"handle": "videos-25", "maxCursor": cursor}).content == normal, (
+        "a 200 step without example is the real page"
+    )
     assert client.get("/__admin/faults").json()["faults"] == []
     assert post(client, {"handle": "videos-25", "maxCursor": cursor}).content == normal
 
@@ -140,8 +144,17 @@ def test_bad_faults_are_refused_with_a_reason(client: TestClient, body: dict[str
 
 def test_step_spellings() -> None:
     assert parse_step(503) == {"kind": "STATUS", "status": 503, "count": 1}
-    assert parse_step("502/service_unavailable") == {"kind": "STATUS", "status": 502, "example": "service_unavailable", "count": 1}
-    assert parse_step("reset") == parse_step("CONNECTION_RESET_BY_PEER") == {"kind": "CONNECTION_RESET_BY_PEER", "count": 1}
+    assert parse_step("502/service_unavailable") == {
+        "kind": "STATUS",
+        "status": 502,
+        "example": "service_unavailable",
+        "count": 1,
+    }
+    assert (
+        parse_step("reset")
+        == parse_step("CONNECTION_RESET_BY_PEER")
+        == {"kind": "CONNECTION_RESET_BY_PEER", "count": 1}
+    )
     assert parse_step({"delay_ms": 11000}) == {"kind": "PASS", "latency_ms": 11000, "count": 1}
     assert parse_step("stall") == {"kind": "STALLED_BODY", "count": 1}
     assert parse_step({"kind": "stall"})["stall_ms"] == 30_000
@@ -198,7 +211,9 @@ def test_fault_from_flag_environment_and_config_file(tmp_path: Path, monkeypatch
 
 
 def test_configured_faults_are_installed_and_reinstalled_by_reset() -> None:
-    client = TestClient(create_app(dataclasses.replace(Settings(), faults=({"steps": [502]},))), client=("127.0.0.1", 5))
+    client = TestClient(
+        create_app(dataclasses.replace(Settings(), faults=({"steps": [502]},))), client=("127.0.0.1", 5)
+    )
     with client:
         assert post(client, {"handle": "x"}, key="sk_mock_demo").status_code == 502
         assert post(client, {"handle": "x"}, key="sk_mock_demo").status_code == 200
@@ -212,7 +227,9 @@ def test_configured_faults_are_installed_and_reinstalled_by_reset() -> None:
      ({"stauts": 503}, "--fault / faults: fault 1: "),
      ({"steps": ["explode"]}, "--fault / faults: fault 1: unknown step 'explode'")],
 )  # fmt: skip
-def test_a_bad_configured_fault_stops_the_start_in_one_line(fault: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_configured_fault_stops_the_start_in_one_line(
+    fault: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SettingsError, match="^" + message.replace("(", r"\(")):
         build_context(dataclasses.replace(Settings(), faults=(fault,)))
     assert cli.main(["serve", "--port", "0", "--fault", orjson.dumps(fault).decode()]) == 2
@@ -240,7 +257,10 @@ def test_both_stores_say_which_step_a_request_took(state: bool, tmp_path: Path) 
 def test_fault_problem_gives_parse_faults_verdict_in_one_line() -> None:
     contract = load_contract()
     assert fault_problem(contract, {"status": 503, "count": 2}) is None
-    assert fault_problem(contract, {"latency_ms": 0}) == "a fault needs a status, a latency_ms, or both (or a kind, or steps)"
+    assert (
+        fault_problem(contract, {"latency_ms": 0})
+        == "a fault needs a status, a latency_ms, or both (or a kind, or steps)"
+    )
     assert fault_problem(contract, {"steps": [418]}) == "status 418 is not documented for listTikTokProfileVideos"
 
 
@@ -251,7 +271,9 @@ def test_the_ledgers_503_comes_before_a_broken_connection(make_client: Callable[
     limited = post(client, {"handle": "x"}, key="sk_mock_demo")  # answered in-process: no socket was needed
     assert limited.status_code == 503 and limited.json() == OP.examples(503)["rate_limited"]
     last = client.get("/__admin/requests").json()["requests"][-1]
-    assert (last["status"], last["fault"], last["forced"]) == (503, None, "fault 1"), "the step was used; the connection was not broken"
+    assert (last["status"], last["fault"], last["forced"]) == (503, None, "fault 1"), (
+        "the step was used; the connection was not broken"
+    )
 
 
 def test_configured_faults_replace_what_a_state_file_kept(tmp_path: Path) -> None:
@@ -276,6 +298,12 @@ def test_the_readme_example_is_one_fault_in_all_three_forms() -> None:
     flag = section.split("dumpling-mock serve --fault '", 1)[1].split("'", 1)[0]
     config = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
     assert resolve({"faults": [flag]}, {}).faults == (body,) == tuple(config["faults"])
-    (spec, count), = check_configured([body], load_contract())
-    assert count == 5 and [s["kind"] for s in spec["steps"]] == ["STATUS", "STATUS", "CONNECTION_RESET_BY_PEER", "PASS", "STATUS"]
+    ((spec, count),) = check_configured([body], load_contract())
+    assert count == 5 and [s["kind"] for s in spec["steps"]] == [
+        "STATUS",
+        "STATUS",
+        "CONNECTION_RESET_BY_PEER",
+        "PASS",
+        "STATUS",
+    ]
     assert spec["steps"][3]["latency_ms"] == 11000 and spec["match"] == {"handle": "stoolpresidente", "page": 3}

@@ -49,13 +49,21 @@ def test_reserved_handle_label(client: TestClient) -> None:
     assert response.status_code == 500
     assert response.headers["X-Mock-Reason"] == "requested by reserved handle"
     entry = last_entry(client)
-    assert (entry["forced"], entry["example"], entry["handle"]) == ("reserved handle", "service_not_configured", "error-500-service_not_configured")
+    assert (entry["forced"], entry["example"], entry["handle"]) == (
+        "reserved handle",
+        "service_not_configured",
+        "error-500-service_not_configured",
+    )
 
 
 def test_an_undocumented_code_is_a_400_listing_the_documented_ones(client: TestClient) -> None:
     response = post(client, "kim.k", Prefer="code=418")
     message = f"Prefer: code=418 is not documented for this operation; documented codes: {DOCUMENTED}"
-    assert (response.status_code, response.json(), response.headers["X-Mock-Reason"]) == (400, {"error": message}, message)
+    assert (response.status_code, response.json(), response.headers["X-Mock-Reason"]) == (
+        400,
+        {"error": message},
+        message,
+    )
 
 
 def test_two_faults_in_a_row_then_data(client: TestClient) -> None:

@@ -30,7 +30,12 @@ def test_a_client_gets_a_json_index(client: TestClient) -> None:
     index = response.json()
     assert index["name"] == "dumpling-mock"
     assert index["operations"] == [
-        {"method": "POST", "path": ENDPOINT, "operationId": "listTikTokProfileVideos", "summary": "List TikTok profile videos"}
+        {
+            "method": "POST",
+            "path": ENDPOINT,
+            "operationId": "listTikTokProfileVideos",
+            "summary": "List TikTok profile videos",
+        }
     ]
     assert index["links"] == {
         "docs": "/docs",
@@ -42,7 +47,7 @@ def test_a_client_gets_a_json_index(client: TestClient) -> None:
     assert index["example"] == (
         f"curl -X POST http://testserver{ENDPOINT} \\\n"
         "  -H 'Authorization: Bearer sk_mock_demo' -H 'Content-Type: application/json' \\\n"
-        "  -d '{ \"handle\": \"stoolpresidente\" }'"
+        '  -d \'{ "handle": "stoolpresidente" }\''
     )
     for href in index["links"].values():
         assert client.get(href).status_code == 200, href

@@ -47,19 +47,35 @@ def assert_documented(response: Any) -> None:
 
 
 def reserved(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("handle"), str) and value["handle"].lstrip("@").startswith("error-")
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("handle"), str)
+        and value["handle"].lstrip("@").startswith("error-")
+    )
 
 
 any_text = st.text(st.characters(exclude_categories=()))  # lone surrogates included: json.dumps escapes them
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | any_text,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text.filter(lambda t: len(t) <= 10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(any_text.filter(lambda t: len(t) <= 10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 request_like = st.fixed_dictionaries(
-    {"handle": st.one_of(st.text(st.characters(exclude_categories=()), max_size=40), st.from_regex(r"[A-Za-z0-9._]{1,24}", fullmatch=True), json_values)},
-    optional={"maxCursor": st.one_of(st.text(max_size=25), st.from_regex(r"[0-9]{1,19}", fullmatch=True), json_values),
-              "trim": st.one_of(st.booleans(), json_values), "requestSource": json_values, "extra": json_values},
+    {
+        "handle": st.one_of(
+            st.text(st.characters(exclude_categories=()), max_size=40),
+            st.from_regex(r"[A-Za-z0-9._]{1,24}", fullmatch=True),
+            json_values,
+        )
+    },
+    optional={
+        "maxCursor": st.one_of(st.text(max_size=25), st.from_regex(r"[0-9]{1,19}", fullmatch=True), json_values),
+        "trim": st.one_of(st.booleans(), json_values),
+        "requestSource": json_values,
+        "extra": json_values,
+    },
 )
 
 
@@ -82,8 +98,12 @@ header_bytes = st.binary(max_size=80).filter(lambda b: b"\r" not in b and b"\n" 
 
 @FUZZ
 @given(
-    authorization=st.one_of(header_bytes, st.builds(lambda b: b"Bearer " + b, header_bytes), st.just(f"Bearer {KEY}".encode())),
-    content_type=st.one_of(header_bytes, st.sampled_from([b"application/json", b"application/json; charset=utf-8", b"text/plain"])),
+    authorization=st.one_of(
+        header_bytes, st.builds(lambda b: b"Bearer " + b, header_bytes), st.just(f"Bearer {KEY}".encode())
+    ),
+    content_type=st.one_of(
+        header_bytes, st.sampled_from([b"application/json", b"application/json; charset=utf-8", b"text/plain"])
+    ),
     extra=st.dictionaries(st.from_regex(r"x-[a-z0-9-]{1,20}", fullmatch=True), header_bytes, max_size=5),
 )
 def test_any_header_values(authorization: bytes, content_type: bytes, extra: dict[str, bytes]) -> None:
@@ -92,7 +112,10 @@ def test_any_header_values(authorization: bytes, content_type: bytes, extra: dic
 
 
 @FUZZ
-@given(body=st.one_of(st.binary(max_size=300), st.builds(lambda v: json.dumps(v).encode(), json_values)), path=st.sampled_from(["/__admin/faults", "/__admin/keys"]))
+@given(
+    body=st.one_of(st.binary(max_size=300), st.builds(lambda v: json.dumps(v).encode(), json_values)),
+    path=st.sampled_from(["/__admin/faults", "/__admin/keys"]),
+)
 def test_any_admin_body(body: bytes, path: str) -> None:
     """The admin API parses bodies too: anything it refuses gets its documented 400."""
     method = "POST" if path.endswith("faults") else "PUT"

@@ -65,7 +65,9 @@ def post(client: TestClient, content: bytes, **headers: str) -> Any:
         pytest.param(b"", id="empty"),
         pytest.param(b"\xef\xbb\xbf" + b'{"handle": "ab"}', id="utf8-bom"),
         pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-100000-arrays"),
-        pytest.param(b'{"handle": "ab", "x": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}", id="nested-100000-objects"),
+        pytest.param(
+            b'{"handle": "ab", "x": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}", id="nested-100000-objects"
+        ),
         pytest.param(b'{"handle": "ab", "handle": "cd"}', id="duplicate-keys"),
         pytest.param(b'{"handle": "ab", "x": NaN}', id="nan"),
         pytest.param(b'{"handle": "ab", "x": ' + b"9" * 5000 + b"}", id="5000-digit-number"),
@@ -129,14 +131,23 @@ def test_strange_handles_are_not_found_with_the_documented_404(client: TestClien
     assert_conforms(response)
 
 
-def test_a_100000_character_handle_over_the_default_limit_gets_invalid_json(make_client: Callable[..., TestClient]) -> None:
+def test_a_100000_character_handle_over_the_default_limit_gets_invalid_json(
+    make_client: Callable[..., TestClient],
+) -> None:
     response = post(make_client(), json.dumps({"handle": "a" * 100_000}).encode())
     assert response.status_code == 400 and response.json() == INVALID_JSON
 
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonp", "multipart/form-data; boundary=x", ""],
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/jsonp",
+        "multipart/form-data; boundary=x",
+        "",
+    ],
 )
 def test_a_wrong_or_missing_content_type_gets_invalid_json(client: TestClient, content_type: str | None) -> None:
     headers = {"Authorization": f"Bearer {DEMO_KEY}"}
@@ -153,7 +164,17 @@ def test_json_with_a_charset_parameter_is_accepted(client: TestClient) -> None:
 
 
 # --- routing ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/index.html", "/api/v1/nope", "/api/v1/get-tiktok-profile-videos/extra", "/" + "a" * 5000, "/%00", "/..%2f..%2fetc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/index.html",
+        "/api/v1/nope",
+        "/api/v1/get-tiktok-profile-videos/extra",
+        "/" + "a" * 5000,
+        "/%00",
+        "/..%2f..%2fetc/passwd",
+    ],
+)
 def test_unknown_paths_get_a_json_404(client: TestClient, path: str) -> None:
     response = client.post(path, content=b"{}", headers=auth())
     assert response.status_code == 404
@@ -239,7 +260,13 @@ def read_answer(sock: socket.socket, then_closed: bool = False) -> Answer:
 
 
 def head(*lines: str, length: int | None = None, chunked: bool = False) -> bytes:
-    fields = [f"POST {ENDPOINT} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: Bearer {DEMO_KEY}", "Content-Type: application/json", *lines]
+    fields = [
+        f"POST {ENDPOINT} HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Authorization: Bearer {DEMO_KEY}",
+        "Content-Type: application/json",
+        *lines,
+    ]
     if length is not None:
         fields.append(f"Content-Length: {length}")
     if chunked:
@@ -351,7 +378,9 @@ def test_headers_within_the_limits_are_served(live: LiveMock) -> None:
         pytest.param(b"GARBAGE\r\n\r\n", id="garbage"),
         pytest.param(b"POST / HTTP/1.1\r\nHost: x\r\nX-Nul: a\x00b\r\n\r\n", id="nul-in-header"),
         pytest.param(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", id="non-numeric-length"),
-        pytest.param(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", id="two-lengths"),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", id="two-lengths"
+        ),
     ],
 )
 def test_requests_that_are_not_http_get_a_json_400(live: LiveMock, request_bytes: bytes) -> None:

@@ -87,16 +87,27 @@ def runs(target: HostileTarget, tmp_path_factory: pytest.TempPathFactory) -> dic
             url = url.replace("http://", f"http://user:{PASSWORD}@")
         (base / name).mkdir()
         args = ["--base-url", url, "--api-key", KEY, "--reports-dir", str(base / name / "reports"), *extra]
-        jobs.append({"name": name, "args": args, "env": {}, "cwd": str(base / name), "output": str(base / name / "output.txt")})
+        jobs.append(
+            {"name": name, "args": args, "env": {}, "cwd": str(base / name), "output": str(base / name / "output.txt")}
+        )
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, str(HERE / "drift_runner.py")], input=json.dumps({"workers": 2, "jobs": jobs}), capture_output=True, text=True, timeout=170,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT)),  # a regression fails, not the machine
+        [sys.executable, str(HERE / "drift_runner.py")],
+        input=json.dumps({"workers": 2, "jobs": jobs}),
+        capture_output=True,
+        text=True,
+        timeout=170,
+        preexec_fn=lambda: resource.setrlimit(
+            resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT)
+        ),  # a regression fails, not the machine
     )
     seconds = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     codes = json.loads(done.stdout.splitlines()[-1])
-    return {name: KitRun(codes[name], (base / name / "output.txt").read_text(), base / name / "reports", seconds) for name in RUNS}
+    return {
+        name: KitRun(codes[name], (base / name / "output.txt").read_text(), base / name / "reports", seconds)
+        for name in RUNS
+    }
 
 
 # --- the kit writes no secret ---------------------------------------------------------------------
@@ -104,7 +115,12 @@ def runs(target: HostileTarget, tmp_path_factory: pytest.TempPathFactory) -> dic
 @pytest.mark.parametrize("name", list(RUNS))
 def test_no_output_of_the_kit_holds_the_key(runs: dict[str, KitRun], name: str) -> None:
     run = runs[name]
-    assert sorted(p.name for p in run.reports.iterdir()) == ["drift-report.html", "drift-report.md", "findings.json", "junit.xml"]
+    assert sorted(p.name for p in run.reports.iterdir()) == [
+        "drift-report.html",
+        "drift-report.md",
+        "findings.json",
+        "junit.xml",
+    ]
     assert leaks(KEY, run.everything) == []
     assert leaks(PASSWORD, run.everything) == []
 
@@ -198,7 +214,9 @@ def test_the_proxy_masks_a_key_the_upstream_echoes(target: HostileTarget) -> Non
 @pytest.mark.parametrize("mode", ["echo401", "echo403", "redirect"])
 def test_the_proxy_journal_and_headers_never_hold_the_key(target: HostileTarget, mode: str) -> None:
     with proxy(target.url(mode)) as client:
-        answer = client.post(ENDPOINT, json={"handle": "stoolpresidente", "note": KEY}, headers=headers(), follow_redirects=False)
+        answer = client.post(
+            ENDPOINT, json={"handle": "stoolpresidente", "note": KEY}, headers=headers(), follow_redirects=False
+        )
         journal = client.get("/__admin/requests").text
     assert answer.status_code == {"echo401": 401, "echo403": 403, "redirect": 302}[mode]  # passed on as is
     shown = "".join(f"{name}: {value}\n" for name, value in answer.headers.items() if name.startswith("x-mock"))

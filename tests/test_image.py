@@ -51,8 +51,10 @@ ENDPOINT = "/api/v1/get-tiktok-profile-videos"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("DUMPLING_TEST_IMAGE") != "1",
-                       reason="builds and runs the Docker image for real: `make test-image` runs it"),
+    pytest.mark.skipif(
+        os.environ.get("DUMPLING_TEST_IMAGE") != "1",
+        reason="builds and runs the Docker image for real: `make test-image` runs it",
+    ),
 ]
 
 
@@ -69,13 +71,23 @@ class Buildah:
     root: Path
 
     def argv(self, *args: str) -> list[str]:
-        return [self.exe, "--root", str(self.root / "storage"), "--runroot", str(self.root / "run"),
-                "--storage-driver", "vfs", *args]
+        return [
+            self.exe,
+            "--root",
+            str(self.root / "storage"),
+            "--runroot",
+            str(self.root / "run"),
+            "--storage-driver",
+            "vfs",
+            *args,
+        ]
 
     def __call__(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
-            pytest.fail(f"buildah {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            pytest.fail(
+                f"buildah {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
         return result
 
 
@@ -83,8 +95,10 @@ class Buildah:
 def buildah() -> Iterator[Buildah]:
     exe = shutil.which("buildah")
     if not exe:
-        pytest.skip("buildah not found: `apt-get install -y buildah debootstrap` (Debian/Ubuntu) to build and run "
-                    "the image here, or build it with Docker (`make docker-build`)")
+        pytest.skip(
+            "buildah not found: `apt-get install -y buildah debootstrap` (Debian/Ubuntu) to build and run "
+            "the image here, or build it with Docker (`make docker-build`)"
+        )
     if os.geteuid() != 0:
         pytest.skip("building with buildah's vfs storage and chroot isolation needs root here")
     root = Path(tempfile.mkdtemp(prefix="dumpling-image-", dir=os.environ.get("DUMPLING_IMAGE_TMP", "/var/tmp")))
@@ -109,15 +123,26 @@ def stand_in_tarball() -> Path:
         return tarball
     debootstrap = shutil.which("debootstrap")
     if not debootstrap:
-        pytest.skip("debootstrap not found (`apt-get install -y debootstrap`): it makes the stand-in base image; "
-                    "or set PYTHON_IMAGE to a base buildah can pull")
+        pytest.skip(
+            "debootstrap not found (`apt-get install -y debootstrap`): it makes the stand-in base image; "
+            "or set PYTHON_IMAGE to a base buildah can pull"
+        )
     tarball.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=tarball.parent) as tmp:
         rootfs = Path(tmp) / "rootfs"
         result = subprocess.run(
-            [debootstrap, "--variant=minbase", f"--include={','.join(STAND_IN_PACKAGES)}", "bookworm", str(rootfs), mirror],
-            capture_output=True, text=True, timeout=900,
+            [
+                debootstrap,
+                "--variant=minbase",
+                f"--include={','.join(STAND_IN_PACKAGES)}",
+                "bookworm",
+                str(rootfs),
+                mirror,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         assert result.returncode == 0, f"debootstrap failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         (rootfs / "usr" / "bin" / "python").symlink_to("python3")  # as the official image has it
@@ -140,8 +165,16 @@ def base_image(buildah: Buildah) -> str:
     started = time.monotonic()
     ctr = buildah("from", "scratch").stdout.strip()
     buildah("add", ctr, str(tarball), "/", timeout=300)
-    buildah("config", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "--env", "LANG=C.UTF-8", "--cmd", "python3", ctr)
+    buildah(
+        "config",
+        "--env",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "--env",
+        "LANG=C.UTF-8",
+        "--cmd",
+        "python3",
+        ctr,
+    )
     buildah("commit", "--rm", ctr, STAND_IN, timeout=300)
     timing("stand-in base imported into buildah", time.monotonic() - started)
     return STAND_IN
@@ -149,7 +182,11 @@ def base_image(buildah: Buildah) -> str:
 
 def ca_bundle() -> Path | None:
     """The CA bundle pip must trust in the build: the system's, which holds the proxy's CA."""
-    named = os.environ.get("DUMPLING_BUILD_CA") or ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt"
+    named = (
+        os.environ.get("DUMPLING_BUILD_CA")
+        or ssl.get_default_verify_paths().cafile
+        or "/etc/ssl/certs/ca-certificates.crt"
+    )
     return Path(named) if Path(named).is_file() else None
 
 
@@ -163,9 +200,25 @@ def image(buildah: Buildah, base_image: str, tmp_path_factory: pytest.TempPathFa
         pip_conf.write_text("[global]\ncert = /run/secrets/ca.pem\n", encoding="utf-8")
         secrets = ["--secret", f"id=pip.conf,src={pip_conf}", "--secret", f"id=ca.pem,src={ca}"]
     started = time.monotonic()
-    buildah("bud", "--isolation", "chroot", "--format", "docker", "--layers=false",
-            "--build-arg", f"PYTHON_IMAGE={base_image}", "--build-arg", f"VERSION={VERSION}",
-            *secrets, "-f", str(DOCKERFILE), "-t", IMAGE, str(REPO), timeout=1200)
+    buildah(
+        "bud",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",
+        "--layers=false",
+        "--build-arg",
+        f"PYTHON_IMAGE={base_image}",
+        "--build-arg",
+        f"VERSION={VERSION}",
+        *secrets,
+        "-f",
+        str(DOCKERFILE),
+        "-t",
+        IMAGE,
+        str(REPO),
+        timeout=1200,
+    )
     timing("image build (buildah bud)", time.monotonic() - started)
     return IMAGE
 
@@ -209,15 +262,22 @@ def test_build_secrets_are_not_in_the_image(buildah: Buildah, container: str):
         assert not (mount / "etc" / "pip.conf").exists()
         assert not (mount / "run" / "secrets").exists() or not any((mount / "run" / "secrets").iterdir())
         size, digest = ca.stat().st_size, hashlib.sha256(ca.read_bytes()).hexdigest()
-        copies = [p for p in mount.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size == size
-                  and hashlib.sha256(p.read_bytes()).hexdigest() == digest]
+        copies = [
+            p
+            for p in mount.rglob("*")
+            if p.is_file()
+            and not p.is_symlink()
+            and p.stat().st_size == size
+            and hashlib.sha256(p.read_bytes()).hexdigest() == digest
+        ]
         assert not copies, f"the build's CA bundle was baked into the image: {copies}"
     finally:
         buildah("umount", container)
 
 
-def run_in(buildah: Buildah, container: str, *argv: str, env: dict[str, str] | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_in(
+    buildah: Buildah, container: str, *argv: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     envs = [a for k, v in (env or {}).items() for a in ("--env", f"{k}={v}")]
     return buildah("run", "--isolation", "chroot", *envs, container, "--", *argv, timeout=timeout, check=False)
 
@@ -228,7 +288,9 @@ def the_pages_curl(port: int) -> list[str]:
     block = re.search(r"```bash[^\n]*\n(curl .*?)```", page, re.S)
     assert block, "vendor-page.md has no curl example"
     command = block.group(1).replace("\\\n", " ")
-    command = command.replace("https://app.dumplingai.com", f"http://127.0.0.1:{port}").replace("YOUR_API_KEY", "sk_mock_demo")
+    command = command.replace("https://app.dumplingai.com", f"http://127.0.0.1:{port}").replace(
+        "YOUR_API_KEY", "sk_mock_demo"
+    )
     return shlex.split(command)
 
 
@@ -263,7 +325,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 6
 
 
 def test_image_serves_the_pages_curl_passes_its_healthcheck_and_stops_on_sigterm(
-        buildah: Buildah, image: str, container: str, make_client, tmp_path: Path):
+    buildah: Buildah, image: str, container: str, make_client, tmp_path: Path
+):
     config = image_config(buildah, image)
     probe = healthcheck(config)
     port = free_port()
@@ -274,8 +337,12 @@ def test_image_serves_the_pages_curl_passes_its_healthcheck_and_stops_on_sigterm
     envs = [a for k, v in net.items() for a in ("--env", f"{k}={v}")]
     started = time.monotonic()
     with log.open("w") as out:
-        proc = subprocess.Popen(buildah.argv("run", "--isolation", "chroot", *envs, container, "--", *config["Cmd"]),
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            buildah.argv("run", "--isolation", "chroot", *envs, container, "--", *config["Cmd"]),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_healthy(f"http://127.0.0.1:{port}/__admin/health", proc, log)
         timing("container start -> healthy", time.monotonic() - started)
@@ -286,13 +353,15 @@ def test_image_serves_the_pages_curl_passes_its_healthcheck_and_stops_on_sigterm
 
         # The vendor page's curl gets the very bytes the in-process mock gives (same seed, same data).
         head, body = tmp_path / "headers", tmp_path / "body"
-        result = subprocess.run(the_pages_curl(port) + ["-sS", "-D", str(head), "-o", str(body)],
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            the_pages_curl(port) + ["-sS", "-D", str(head), "-o", str(body)], capture_output=True, text=True, timeout=30
+        )
         assert result.returncode == 0, result.stderr
         assert head.read_text().split()[1] == "200", head.read_text()
         assert re.search(r"(?im)^x-ratelimit-limit: 1000\r?$", head.read_text())
-        expected = make_client().post(ENDPOINT, json={"handle": "stoolpresidente"},
-                                      headers={"Authorization": "Bearer sk_mock_demo"})
+        expected = make_client().post(
+            ENDPOINT, json={"handle": "stoolpresidente"}, headers={"Authorization": "Bearer sk_mock_demo"}
+        )
         assert expected.status_code == 200
         assert body.read_bytes() == expected.content
 
@@ -303,8 +372,20 @@ def test_image_serves_the_pages_curl_passes_its_healthcheck_and_stops_on_sigterm
 
         # The contract kit in the image (the GitLab recipe's job) passes against the containerised mock.
         reports = "/tmp/reports"
-        kit = run_in(buildah, container, "dumpling-contract", "--base-url", f"http://127.0.0.1:{port}",
-                     "--api-key", "sk_mock_demo", "--max-requests", "60", "--reports-dir", reports, timeout=300)
+        kit = run_in(
+            buildah,
+            container,
+            "dumpling-contract",
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--api-key",
+            "sk_mock_demo",
+            "--max-requests",
+            "60",
+            "--reports-dir",
+            reports,
+            timeout=300,
+        )
         assert kit.returncode == 0, kit.stdout[-3000:] + kit.stderr[-3000:]
         assert "CONFORMANT" in kit.stdout
 

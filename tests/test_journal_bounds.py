@@ -38,7 +38,7 @@ def test_many_requests_with_large_handles_stay_under_the_byte_cap(store: Store, 
     kept = store.journal(limit=10_000)
     assert 0 < stored_bytes(store) <= CAP
     assert len(kept) >= (CAP * 9 // 10) // (HANDLE_BYTES + 100)  # trimmed to nine tenths at the least
-    assert [e["id"] for e in kept] == ids[-len(kept):]  # the newest stay, in order
+    assert [e["id"] for e in kept] == ids[-len(kept) :]  # the newest stay, in order
     assert kept[-1]["handle"].startswith("000199")
     if (tmp_path / "state.sqlite3").exists():
         with sqlite3.connect(tmp_path / "state.sqlite3") as db:
@@ -67,7 +67,9 @@ def test_clearing_the_journal_frees_its_budget(store: Store) -> None:
     assert [e["i"] for e in store.journal()] == [0, 1, 2, 3]  # 4 x 60 KB fit again
 
 
-@pytest.mark.parametrize("text, expected", [("65536", 65536), ("64KB", 65536), ("32MB", 32 * 2**20), ("2 GiB", 2 * 2**30), ("1g", 2**30)])
+@pytest.mark.parametrize(
+    "text, expected", [("65536", 65536), ("64KB", 65536), ("32MB", 32 * 2**20), ("2 GiB", 2 * 2**30), ("1g", 2**30)]
+)
 def test_journal_max_bytes_takes_bytes_or_a_unit(text: str, expected: int) -> None:
     assert resolve({"journal_max_bytes": text}, {}).journal_max_bytes == expected
 

@@ -32,7 +32,9 @@ def strings(value: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("in_file", [False, True], ids=["memory", "state-file"])
-def test_every_field_of_an_entry_is_capped_after_masking(make_client: Callable[..., TestClient], tmp_path: Path, in_file: bool) -> None:
+def test_every_field_of_an_entry_is_capped_after_masking(
+    make_client: Callable[..., TestClient], tmp_path: Path, in_file: bool
+) -> None:
     client = make_client(api_keys=(ApiKey(KEY, 10**6),), state=tmp_path / "state.sqlite3" if in_file else None)
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
     long_handle = "h" * 60_000

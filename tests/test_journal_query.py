@@ -32,7 +32,9 @@ def admin(client: TestClient, method: str, path: str, **params: Any) -> httpx.Re
     response = client.request(method, path, params=params)
     op = ADMIN.operation(method, path)
     assert op is not None, path
-    assert not ADMIN_VALIDATOR.response(op, response.status_code, dict(response.headers), response.content), response.text
+    assert not ADMIN_VALIDATOR.response(op, response.status_code, dict(response.headers), response.content), (
+        response.text
+    )
     return response
 
 
@@ -133,7 +135,9 @@ def test_verify_returns_the_client_findings_as_json(client: TestClient) -> None:
         [("stopped-early", "warning")],
         [("unknown-value", "violation"), ("handle-at", "warning")],
     ]
-    assert verdict["requests"][1]["findings"][0]["message"].startswith("requestSource 'CLI' is not one of the contract's values: API,")
+    assert verdict["requests"][1]["findings"][0]["message"].startswith(
+        "requestSource 'CLI' is not one of the contract's values: API,"
+    )
     assert set(verdict["rules"]) == {"stopped-early", "unknown-value", "handle-at"}
     only = admin(client, "POST", "/__admin/requests/verify", handle="videos-25").json()
     assert (only["ok"], only["summary"]) == (True, {"requests": 1, "violations": 0, "warnings": 1})
@@ -144,12 +148,22 @@ def test_a_403_for_credits_names_the_example_and_reason_sent(client: TestClient)
     assert post(client, {"handle": "alice"}, key=BETA).status_code == 200
     assert post(client, {"handle": "alice", "maxCursor": "0"}, key=BETA).status_code == 403
     entry = listed(client, status=403)["requests"][0]
-    assert (entry["example"], entry["reason"], entry["response"]) == ("insufficient_credits", "fewer credits left than this request costs", None)
+    assert (entry["example"], entry["reason"], entry["response"]) == (
+        "insufficient_credits",
+        "fewer credits left than this request costs",
+        None,
+    )
 
 
 def test_a_503_for_the_rate_limit_names_the_example_and_reason_sent(make_client: Callable[..., TestClient]) -> None:
     client = make_client(api_keys=(ApiKey(ALPHA, 1000),), rate_limit=RateLimit(1, 86_400))
     assert [post(client, {"handle": "videos-25"}).status_code for _ in range(2)] == [200, 503]
     entry = listed(client, status=503)["requests"][0]
-    assert (entry["example"], entry["reason"], entry["response"]) == ("rate_limited", "rate limit exceeded for this key", None)
-    assert listed(client, status=200)["requests"][0]["response"]["has_more"] == 1, "a page that was sent keeps its summary"
+    assert (entry["example"], entry["reason"], entry["response"]) == (
+        "rate_limited",
+        "rate limit exceeded for this key",
+        None,
+    )
+    assert listed(client, status=200)["requests"][0]["response"]["has_more"] == 1, (
+        "a page that was sent keeps its summary"
+    )

@@ -13,7 +13,9 @@ from mock_server.server.logs import ACCESS, AccessLog, JsonFormatter
 SEPARATORS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
-def test_an_access_log_line_with_every_line_separator_in_the_handle_is_one_record(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_access_log_line_with_every_line_separator_in_the_handle_is_one_record(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     ACCESS.setLevel(logging.INFO)
     handle = "a" + "b".join(SEPARATORS) + "z"
     log = AccessLog()

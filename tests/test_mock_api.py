@@ -139,7 +139,9 @@ def test_play_counts_are_long_tailed(client: TestClient) -> None:
     [("videos-0", 0), ("videos-1", 1), ("videos-10", 10), ("videos-11", 11), ("videos-257", 257),
      ("charlidamelio", None), ("khaby.lame", None), ("gordonramsay", None), ("willsmith", None), ("nasa", None)],
 )  # fmt: skip
-def test_a_full_walk_visits_every_video_once_newest_first(client: TestClient, handle: str, expected: int | None) -> None:
+def test_a_full_walk_visits_every_video_once_newest_first(
+    client: TestClient, handle: str, expected: int | None
+) -> None:
     pages = walk(client, handle)
     videos = [v for p in pages for v in p["aweme_list"]]
     if expected is not None:
@@ -180,7 +182,9 @@ def test_a_config_file_pins_a_handles_video_count(make_client: Callable[..., Tes
     assert len(walk(client, "@stoolpresidente")[0]["aweme_list"]) == pinned
 
 
-@pytest.mark.parametrize("cursor", ["abc", "-1", "1.5", "1e9", " 17", "0x1f", "1" * 20, "١٢٣", 1736092800000, None, True])
+@pytest.mark.parametrize(
+    "cursor", ["abc", "-1", "1.5", "1e9", " 17", "0x1f", "1" * 20, "١٢٣", 1736092800000, None, True]
+)
 def test_an_invalid_max_cursor_gets_the_documented_400(keyed: TestClient, cursor: Any) -> None:
     response = post(keyed, {"handle": "stoolpresidente", "maxCursor": cursor}, KEY)
     assert response.status_code == 400
@@ -199,7 +203,9 @@ def test_trim_returns_a_smaller_schema_valid_payload_of_the_same_videos(client: 
     for small, big in zip(trim_videos, full_videos, strict=True):
         assert set(small) < set(big)
         assert {k: big[k] for k in small} == small
-    assert {k: v for k, v in trimmed.json().items() if k != "aweme_list"} == {k: v for k, v in full.json().items() if k != "aweme_list"}
+    assert {k: v for k, v in trimmed.json().items() if k != "aweme_list"} == {
+        k: v for k, v in full.json().items() if k != "aweme_list"
+    }
     assert post(client, {"handle": "videos-40", "trim": False}).content == full.content
 
 
@@ -236,7 +242,9 @@ def test_header_values_stay_sendable_whatever_the_body_holds(client: TestClient)
     [None, "", "sk_mock_demo", "Token sk_mock_demo", "Bearer", "Bearer ", "Bearer sk mock demo",
      "Basic c2s6bW9jaw==", "Bearer sk_mock_unknown_key", f"Bearer {INACTIVE_KEY}", f"Bearer {DEMO_KEY}x"],
 )  # fmt: skip
-def test_missing_malformed_unknown_or_inactive_keys_get_the_documented_401(client: TestClient, authorization: str | None) -> None:
+def test_missing_malformed_unknown_or_inactive_keys_get_the_documented_401(
+    client: TestClient, authorization: str | None
+) -> None:
     headers = {"Content-Type": "application/json"}
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -247,7 +255,12 @@ def test_missing_malformed_unknown_or_inactive_keys_get_the_documented_401(clien
 
 
 def test_the_401_comes_before_anything_else(client: TestClient) -> None:
-    for body, extra in [(b"not json", {}), ({"handle": ""}, {}), ({"handle": "x"}, {"Prefer": "code=500"}), ({"handle": "error-404"}, {})]:
+    for body, extra in [
+        (b"not json", {}),
+        ({"handle": ""}, {}),
+        ({"handle": "x"}, {"Prefer": "code=500"}),
+        ({"handle": "error-404"}, {}),
+    ]:
         response = post(client, body, key="sk_nobody_has_this", **extra)
         assert response.status_code == 401, (body, extra)
         assert response.json() == first_example(401)
@@ -413,5 +426,12 @@ def test_a_bug_in_the_pipeline_answers_the_documented_500_without_a_traceback() 
         assert response.status_code == 500 and response.headers["content-type"] == "application/json"
         assert set(response.json()) == {"error"} and response.json()["error"].startswith("An unexpected server error")
         assert "Traceback" not in response.text and "secret internals" not in response.text
-        assert ContractValidator(load_contract()).response(load_contract().operations[0], 500, response.headers, response.content) == []
-        assert client.post(ENDPOINT, json={"handle": "stoolpresidente"}, headers=auth(DEMO_KEY)).status_code == 500, "still serving"
+        assert (
+            ContractValidator(load_contract()).response(
+                load_contract().operations[0], 500, response.headers, response.content
+            )
+            == []
+        )
+        assert client.post(ENDPOINT, json={"handle": "stoolpresidente"}, headers=auth(DEMO_KEY)).status_code == 500, (
+            "still serving"
+        )

@@ -113,14 +113,18 @@ def test_an_undocumented_reserved_code_lists_the_documented_codes(client: TestCl
         "error": f"reserved handle 'error-418': code 418 is not documented for this operation; documented codes: {DOCUMENTED_CODES}"
     }
     by_header = post(client, {"handle": "stoolpresidente"}, Prefer="code=418")
-    assert by_header.json() == {"error": f"Prefer: code=418 is not documented for this operation; documented codes: {DOCUMENTED_CODES}"}
+    assert by_header.json() == {
+        "error": f"Prefer: code=418 is not documented for this operation; documented codes: {DOCUMENTED_CODES}"
+    }
 
 
 def test_an_unknown_reserved_example_lists_the_names(client: TestClient) -> None:
     names = ", ".join(OP.examples(500))
     by_handle = post(client, {"handle": "error-500-nope"})
     assert by_handle.status_code == 400
-    assert by_handle.json() == {"error": f"reserved handle 'error-500-nope': example nope is not an example of 500; it has: {names}"}
+    assert by_handle.json() == {
+        "error": f"reserved handle 'error-500-nope': example nope is not an example of 500; it has: {names}"
+    }
     by_header = post(client, {"handle": "x"}, Prefer="code=500, example=nope")
     assert by_header.json() == {"error": f"Prefer: example=nope is not an example of 500; it has: {names}"}
 
@@ -142,8 +146,16 @@ def test_put_key_is_a_partial_update(make_client: Callable[..., TestClient]) -> 
 def test_put_key_is_a_partial_update_with_a_state_file(make_client: Callable[..., TestClient], tmp_path: Any) -> None:
     key = "sk_partial_update_01"
     client = make_client(api_keys=(ApiKey(key, 500),), state=tmp_path / "state.sqlite3")
-    assert client.put("/__admin/keys", json={"key": key, "active": False}).json() == {"key": mask(key), "credits": 500, "active": False}
-    assert client.put("/__admin/keys", json={"key": key, "credits": 7}).json() == {"key": mask(key), "credits": 7, "active": False}
+    assert client.put("/__admin/keys", json={"key": key, "active": False}).json() == {
+        "key": mask(key),
+        "credits": 500,
+        "active": False,
+    }
+    assert client.put("/__admin/keys", json={"key": key, "credits": 7}).json() == {
+        "key": mask(key),
+        "credits": 7,
+        "active": False,
+    }
 
 
 def test_the_admin_contract_does_not_require_credits() -> None:
@@ -153,11 +165,15 @@ def test_the_admin_contract_does_not_require_credits() -> None:
     assert schema["required"] == ["key"]
 
 
-def test_with_an_admin_token_a_loopback_caller_is_told_a_token_is_required(make_client: Callable[..., TestClient]) -> None:
+def test_with_an_admin_token_a_loopback_caller_is_told_a_token_is_required(
+    make_client: Callable[..., TestClient],
+) -> None:
     client = make_client(admin_token="s3cret-token-value")
     response = client.get("/__admin/keys")
     assert response.status_code == 403
-    assert response.json() == {"error": "an admin token is required: send X-Admin-Token with the value of --admin-token (missing or wrong)"}
+    assert response.json() == {
+        "error": "an admin token is required: send X-Admin-Token with the value of --admin-token (missing or wrong)"
+    }
     assert client.get("/__admin/keys", headers={"X-Admin-Token": "s3cret-token-value"}).status_code == 200
 
 
@@ -177,7 +193,14 @@ def test_videos_n_above_ten_million_gets_the_documented_404(client: TestClient, 
 
 
 # --- one rate-limit syntax ---------------------------------------------------------------------------
-SAME_RATES = [("2/s", "2/second"), ("100/m", "100/minute"), ("100/min", "100/minute"), ("5/h", "5/hour"), ("5/d", "5/day"), ("2/10s", "2/10second")]
+SAME_RATES = [
+    ("2/s", "2/second"),
+    ("100/m", "100/minute"),
+    ("100/min", "100/minute"),
+    ("5/h", "5/hour"),
+    ("5/d", "5/day"),
+    ("2/10s", "2/10second"),
+]
 
 
 @pytest.mark.parametrize("short, long", SAME_RATES)
@@ -339,7 +362,10 @@ def test_every_error_says_all_were_injected_when_they_were(tmp_path: Any) -> Non
     queued = sum(len(OP.examples(s)) for s in OP.statuses if s >= 400)
     code, report = verify(tmp_path, "--inject", "every-error", "--", *faulty("retry"))
     assert code == 0
-    assert report["notes"][0] == f"--inject every-error: {queued} requests got each of the {queued} documented errors in turn"
+    assert (
+        report["notes"][0]
+        == f"--inject every-error: {queued} requests got each of the {queued} documented errors in turn"
+    )
 
 
 def test_the_injected_500_carries_a_vendor_style_message(client: TestClient) -> None:
@@ -364,8 +390,7 @@ def test_verify_client_listens_on_the_port_given(tmp_path: Any) -> None:
         port = sock.getsockname()[1]
     script = tmp_path / "client.py"
     script.write_text(
-        "import os, sys\n"
-        f"sys.exit(0 if os.environ['DUMPLING_BASE_URL'] == 'http://127.0.0.1:{port}' else 5)\n"
+        f"import os, sys\nsys.exit(0 if os.environ['DUMPLING_BASE_URL'] == 'http://127.0.0.1:{port}' else 5)\n"
     )
     import sys
 
@@ -390,7 +415,9 @@ def test_verify_client_says_when_its_port_is_taken(tmp_path: Any, capsys: Any) -
 def test_verify_client_refuses_a_bad_port(tmp_path: Any, capsys: Any) -> None:
     code, _ = verify(tmp_path, "--port", "http", "--", "true")
     assert code == 2
-    assert capsys.readouterr().err == "dumpling-mock: error: --port: must be a whole number from 0 to 65535 (got 'http')\n"
+    assert (
+        capsys.readouterr().err == "dumpling-mock: error: --port: must be a whole number from 0 to 65535 (got 'http')\n"
+    )
 
 
 # --- --validation documented|vendor -------------------------------------------------------------------
@@ -400,13 +427,20 @@ def test_verify_client_refuses_a_bad_port(tmp_path: Any, capsys: Any) -> None:
         ({"handle": ""}, (400, "handle_required"), (404, "profile_not_found")),
         ({"handle": "videos-3", "maxCursor": ""}, (400, "service_issue"), (200, None)),
         ({"handle": "videos-3", "maxCursor": "abc"}, (400, "service_issue"), (200, None)),
-        ({"handle": "videos-3", "maxCursor": 5}, (400, "service_issue"), (400, "service_issue")),  # the YAML says string
+        (
+            {"handle": "videos-3", "maxCursor": 5},
+            (400, "service_issue"),
+            (400, "service_issue"),
+        ),  # the YAML says string
         ({"handle": "videos-3", "trim": "yes"}, (400, "service_issue"), (400, "service_issue")),
         ({"handle": "not a handle"}, (404, "profile_not_found"), (404, "profile_not_found")),
     ],
 )
 def test_vendor_validation_accepts_what_the_vendor_yaml_accepts(
-    make_client: Callable[..., TestClient], body: dict[str, Any], documented: tuple[int, str | None], vendor: tuple[int, str | None]
+    make_client: Callable[..., TestClient],
+    body: dict[str, Any],
+    documented: tuple[int, str | None],
+    vendor: tuple[int, str | None],
 ) -> None:
     from mock_server.contract.validator import ContractValidator
 
@@ -416,18 +450,26 @@ def test_vendor_validation_accepts_what_the_vendor_yaml_accepts(
         assert response.status_code == status, (mode, response.text)
         if name:
             expected = OP.examples(status)[name]
-            assert response.json() == ({"error": expected["error"].replace("[handle]", body["handle"])} if status == 404 else expected)
+            assert response.json() == (
+                {"error": expected["error"].replace("[handle]", body["handle"])} if status == 404 else expected
+            )
         assert "x-mock-violations" not in response.headers, (mode, response.headers["x-mock-violations"])
-        assert not ContractValidator(CONTRACT).response(OP, response.status_code, dict(response.headers), response.content)
+        assert not ContractValidator(CONTRACT).response(
+            OP, response.status_code, dict(response.headers), response.content
+        )
 
 
-def test_vendor_validation_serves_the_first_page_for_a_foreign_cursor_with_a_warning(make_client: Callable[..., TestClient]) -> None:
+def test_vendor_validation_serves_the_first_page_for_a_foreign_cursor_with_a_warning(
+    make_client: Callable[..., TestClient],
+) -> None:
     client = make_client(validation="vendor")
     first = post(client, {"handle": "videos-25"})
     foreign = post(client, {"handle": "videos-25", "maxCursor": "abc"})
     assert foreign.content == first.content
     entry = client.get("/__admin/requests").json()["requests"][-1]
-    assert entry["warnings"] == ["maxCursor 'abc' is not a cursor the mock gave (maxCursor must be 1..19 decimal digits); served the first page"]
+    assert entry["warnings"] == [
+        "maxCursor 'abc' is not a cursor the mock gave (maxCursor must be 1..19 decimal digits); served the first page"
+    ]
 
 
 def test_vendor_validation_serves_the_vendors_request_schema(make_client: Callable[..., TestClient]) -> None:
@@ -493,7 +535,11 @@ def test_plain_schemathesis_with_the_vendor_yaml(mode: str, tmp_path: Any) -> No
 
 # --- --cors --------------------------------------------------------------------------------------------
 ORIGIN = "http://localhost:3000"
-PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+PREFLIGHT = {
+    "Origin": ORIGIN,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization,content-type",
+}
 
 
 def test_cors_is_off_by_default(client: TestClient) -> None:
@@ -513,7 +559,10 @@ def test_cors_answers_preflights_and_exposes_the_documented_headers(make_client:
     response = post(client, {"handle": "stoolpresidente"}, Origin=ORIGIN)
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ORIGIN
-    assert response.headers["access-control-expose-headers"] == "X-RateLimit-Limit, X-RateLimit-Remaining, X-Mock-Reason, X-Mock-Violations"
+    assert (
+        response.headers["access-control-expose-headers"]
+        == "X-RateLimit-Limit, X-RateLimit-Remaining, X-Mock-Reason, X-Mock-Violations"
+    )
 
 
 def test_cors_refuses_other_origins_and_leaves_the_admin_api_out(make_client: Callable[..., TestClient]) -> None:
@@ -530,7 +579,12 @@ def test_cors_refuses_other_origins_and_leaves_the_admin_api_out(make_client: Ca
 
 def test_cors_any_origin(make_client: Callable[..., TestClient]) -> None:
     client = make_client(cors=("*",))
-    assert client.options(ENDPOINT, headers={**PREFLIGHT, "Origin": "http://127.0.0.1:5173"}).headers["access-control-allow-origin"] == "*"
+    assert (
+        client.options(ENDPOINT, headers={**PREFLIGHT, "Origin": "http://127.0.0.1:5173"}).headers[
+            "access-control-allow-origin"
+        ]
+        == "*"
+    )
 
 
 def test_cors_setting_from_flag_env_and_config(tmp_path: Any) -> None:
@@ -543,7 +597,10 @@ def test_cors_setting_from_flag_env_and_config(tmp_path: Any) -> None:
     assert resolve({"cors": "http://localhost:3000,https://app.example.com/"}, {}).cors == expected
     assert resolve({}, {"DUMPLING_MOCK_CORS": "http://localhost:3000, https://app.example.com"}).cors == expected
     assert resolve({"config": str(config)}, {}).cors == expected
-    with pytest.raises(SettingsError, match=r"^--cors: must be \* or comma-separated origins like http://localhost:3000 \(got 'localhost:3000'\)$"):
+    with pytest.raises(
+        SettingsError,
+        match=r"^--cors: must be \* or comma-separated origins like http://localhost:3000 \(got 'localhost:3000'\)$",
+    ):
         resolve({"cors": "localhost:3000"}, {})
 
 
@@ -559,10 +616,22 @@ def test_the_first_make_run_says_it_is_installing_and_shows_pips_progress(tmp_pa
     venv = tmp_path / "fresh-venv"
     import os
 
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}  # also under `make test`
-    done = subprocess.run(["make", "--no-print-directory", "-n", "run", f"VENV={venv}"], cwd=root, env=env, capture_output=True, text=True, timeout=30)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    }  # also under `make test`
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run", f"VENV={venv}"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     lines = done.stdout.splitlines()
-    assert lines[0] == f'echo "make: installing dumpling-mock and its dependencies into {venv} (the first time takes about 30 s)"'
+    assert (
+        lines[0]
+        == f'echo "make: installing dumpling-mock and its dependencies into {venv} (the first time takes about 30 s)"'
+    )
     assert lines[1] == f"python3 -m venv {venv}"
     install = next(line for line in lines if "-e '.[test]'" in line)
     assert "--quiet" not in install.split() and "-q" not in install.split()  # pip prints each package as it goes

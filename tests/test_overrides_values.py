@@ -75,10 +75,16 @@ def test_prefer_empty_example_with_code_means_the_first() -> None:
 
 def test_prefer_undocumented_code_lists_the_documented_codes() -> None:
     assert from_prefer("code=418", OP) == Override(
-        400, None, "Prefer header", error=f"Prefer: code=418 is not documented for this operation; documented codes: {CODES}"
+        400,
+        None,
+        "Prefer header",
+        error=f"Prefer: code=418 is not documented for this operation; documented codes: {CODES}",
     )
     assert from_prefer("code=abc", OP) == Override(
-        400, None, "Prefer header", error=f"Prefer: code=abc is not documented for this operation; documented codes: {CODES}"
+        400,
+        None,
+        "Prefer header",
+        error=f"Prefer: code=abc is not documented for this operation; documented codes: {CODES}",
     )
 
 
@@ -102,11 +108,16 @@ def test_reserved_handles() -> None:
     assert from_handle("error-500", OP) == Override(500, None, "reserved handle")
     assert from_handle("error-500-second", OP) == Override(500, "second", "reserved handle")
     assert from_handle("error-418", OP) == Override(
-        400, None, "reserved handle",
+        400,
+        None,
+        "reserved handle",
         error=f"reserved handle 'error-418': code 418 is not documented for this operation; documented codes: {CODES}",
     )
     assert from_handle("error-500-nope", OP) == Override(
-        400, None, "reserved handle", error="reserved handle 'error-500-nope': example nope is not an example of 500; it has: first, second"
+        400,
+        None,
+        "reserved handle",
+        error="reserved handle 'error-500-nope': example nope is not an example of 500; it has: first, second",
     )
 
 
@@ -114,10 +125,14 @@ def test_bundled_contract_readme_examples() -> None:
     """The README's table: `Prefer: code=500, example=service_not_configured`, `error-502-service_unavailable`."""
     op = load_contract().operation("POST", "/api/v1/get-tiktok-profile-videos")
     assert op is not None
-    assert from_prefer("code=500, example=service_not_configured", op) == Override(500, "service_not_configured", "Prefer header")
+    assert from_prefer("code=500, example=service_not_configured", op) == Override(
+        500, "service_not_configured", "Prefer header"
+    )
     assert from_prefer("example=service_unavailable", op) == Override(502, "service_unavailable", "Prefer header")
     assert from_handle("error-502-service_unavailable", op) == Override(502, "service_unavailable", "reserved handle")
     assert from_handle("error-418", op) == Override(
-        400, None, "reserved handle",
+        400,
+        None,
+        "reserved handle",
         error="reserved handle 'error-418': code 418 is not documented for this operation; documented codes: 200, 400, 401, 403, 404, 500, 502, 503",
     )

@@ -33,7 +33,11 @@ ENDPOINT = "/api/v1/get-tiktok-profile-videos"
 def test_a_cached_page_is_the_page() -> None:
     settings = Settings(seed=7, page_size=5, handles={"pinned": 42})
     pages = Pages(settings)
-    for handle, cursor, trim in (("pinned", None, False), ("stoolpresidente", None, True), ("videos-300", "1736000000000", False)):
+    for handle, cursor, trim in (
+        ("pinned", None, False),
+        ("stoolpresidente", None, True),
+        ("videos-300", "1736000000000", False),
+    ):
         profile = tiktok.Profile(7, handle, tiktok.video_count(7, handle, settings.handles), 5)
         fresh = orjson.dumps(tiktok.page(profile, cursor, trim))
         first = pages.get(handle, cursor, trim)
@@ -82,16 +86,24 @@ def test_a_remembered_verdict_is_the_verdict() -> None:
         found = validator.response(op, 200, headers, bad)
         assert found and all(v.where == "response.body" for v in found)
         # headers are checked every time, whatever the memo holds for the body
-        assert [v.pointer for v in validator.response(op, 200, {**headers, "X-RateLimit-Limit": "ten"}, good)] == ["/X-RateLimit-Limit"]
+        assert [v.pointer for v in validator.response(op, 200, {**headers, "X-RateLimit-Limit": "ten"}, good)] == [
+            "/X-RateLimit-Limit"
+        ]
     undocumented = orjson.dumps({"error": "something the page never says"})
-    assert [v.kind for v in validator.response(op, 404, {"content-type": "application/json"}, undocumented)] == ["documentation"]
-    assert [v.kind for v in validator.response(op, 404, {"content-type": "application/json"}, undocumented)] == ["documentation"]
+    assert [v.kind for v in validator.response(op, 404, {"content-type": "application/json"}, undocumented)] == [
+        "documentation"
+    ]
+    assert [v.kind for v in validator.response(op, 404, {"content-type": "application/json"}, undocumented)] == [
+        "documentation"
+    ]
 
 
 def stores(path: Path, credits: int = 1_000_000) -> tuple[Store, Store]:
     """Two ledgers on one state file: what two workers see."""
     keys = [ApiKey("sk_perf_0123456789", credits)]
-    return open_store(path, keys, RateLimit(1_000_000, 60), 1000), open_store(path, keys, RateLimit(1_000_000, 60), 1000)
+    return open_store(path, keys, RateLimit(1_000_000, 60), 1000), open_store(
+        path, keys, RateLimit(1_000_000, 60), 1000
+    )
 
 
 def test_what_a_worker_remembers_is_forgotten_when_another_writes(tmp_path: Path) -> None:
@@ -149,7 +161,9 @@ def test_two_workers_on_one_state_file_debit_exactly(tmp_path: Path) -> None:
 def test_settings_changes_reach_a_new_page_cache() -> None:
     """A page cache belongs to one Settings: another seed renders other bytes."""
     base = Settings()
-    assert Pages(base).get("someone", None, False) != Pages(dataclasses.replace(base, seed=2)).get("someone", None, False)
+    assert Pages(base).get("someone", None, False) != Pages(dataclasses.replace(base, seed=2)).get(
+        "someone", None, False
+    )
 
 
 def test_a_remembered_request_verdict_depends_on_the_content_type_too(make_client: Callable[..., TestClient]) -> None:
@@ -158,14 +172,18 @@ def test_a_remembered_request_verdict_depends_on_the_content_type_too(make_clien
     body = b'{"handle": "stoolpresidente"}'
     auth = {"Authorization": "Bearer sk_mock_demo"}
     for _ in range(3):
-        assert client.post(ENDPOINT, content=body, headers={**auth, "Content-Type": "application/json"}).status_code == 200
+        assert (
+            client.post(ENDPOINT, content=body, headers={**auth, "Content-Type": "application/json"}).status_code == 200
+        )
     assert len(ctx.verdicts) == 1, "the same bytes are checked once"
     refused = client.post(ENDPOINT, content=body, headers={**auth, "Content-Type": "text/plain"})
     assert refused.status_code == 400 and "Content-Type" in refused.headers["X-Mock-Reason"]
     bad = client.post(ENDPOINT, content=b'{"handle": ""}', headers={**auth, "Content-Type": "application/json"})
     assert bad.status_code == 400 and len(ctx.verdicts) == 3
     again = client.post(ENDPOINT, content=b'{"handle": ""}', headers={**auth, "Content-Type": "application/json"})
-    assert (again.status_code, again.json()) == (400, bad.json()) and again.headers["X-Mock-Reason"] == bad.headers["X-Mock-Reason"]
+    assert (again.status_code, again.json()) == (400, bad.json()) and again.headers["X-Mock-Reason"] == bad.headers[
+        "X-Mock-Reason"
+    ]
 
 
 def test_a_server_process_freezes_what_start_up_built(monkeypatch: pytest.MonkeyPatch) -> None:

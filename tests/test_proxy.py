@@ -101,9 +101,22 @@ def echo_upstream(seen: list[dict[str, Any]], delay_s: float = 0.0) -> Starlette
     example = OP.examples(200)["profile_page"]
 
     async def endpoint(request: Request) -> Response:
-        seen.append({"method": request.method, "path": request.url.path, "query": request.url.query, "headers": dict(request.headers), "body": await request.body()})
+        seen.append(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "query": request.url.query,
+                "headers": dict(request.headers),
+                "body": await request.body(),
+            }
+        )
         await asyncio.sleep(delay_s)
-        headers = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9", "X-Upstream": "echo", "Keep-Alive": "timeout=5"}
+        headers = {
+            "X-RateLimit-Limit": "10",
+            "X-RateLimit-Remaining": "9",
+            "X-Upstream": "echo",
+            "Keep-Alive": "timeout=5",
+        }
         return Response(json.dumps(example), media_type="application/json", headers=headers)
 
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST"])])
@@ -162,7 +175,18 @@ def test_a_slow_upstream_gives_the_documented_502() -> None:
 # --- the command ---------------------------------------------------------------------------------
 def test_the_proxy_command_never_logs_a_key(upstream: LiveMock) -> None:
     port = free_port()
-    cmd = [sys.executable, "-m", "mock_server", "proxy", "--upstream", upstream.base_url, "--port", str(port), "--log-level", "debug"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mock_server",
+        "proxy",
+        "--upstream",
+        upstream.base_url,
+        "--port",
+        str(port),
+        "--log-level",
+        "debug",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -178,7 +202,9 @@ def test_the_proxy_command_never_logs_a_key(upstream: LiveMock) -> None:
             statuses = [
                 client.post(ENDPOINT, json={"handle": "videos-3"}, headers=auth(DEMO_KEY)).status_code,
                 client.post(ENDPOINT, json={"handle": SECRET}, headers=auth(SECRET)).status_code,
-                client.post(ENDPOINT + f"?key={SECRET}", json={"handle": "x"}, headers={"Authorization": f"Token {SECRET}"}).status_code,
+                client.post(
+                    ENDPOINT + f"?key={SECRET}", json={"handle": "x"}, headers={"Authorization": f"Token {SECRET}"}
+                ).status_code,
                 client.post(ENDPOINT, content=f"{{{SECRET}", headers=auth(SECRET)).status_code,
             ]
             journal = client.get("/__admin/requests").json()["requests"]

@@ -36,7 +36,9 @@ def test_the_public_names_are_pinned() -> None:
 
 
 def post(mock: MockServer, body: dict[str, object], key: str | None = None) -> httpx.Response:
-    return httpx.post(mock.url + ENDPOINT, headers={"Authorization": f"Bearer {key or mock.api_key}"}, json=body, timeout=10)
+    return httpx.post(
+        mock.url + ENDPOINT, headers={"Authorization": f"Bearer {key or mock.api_key}"}, json=body, timeout=10
+    )
 
 
 def page_to_end(mock: MockServer, handle: str) -> int:
@@ -94,8 +96,13 @@ def test_a_fault_answers_the_next_requests_then_stops() -> None:
         assert [post(mock, {"handle": "alice"}).status_code for _ in range(3)] == [503, 503, 200]
         mock.fault(502, example="service_unavailable")
         response = post(mock, {"handle": "alice"})
-        assert (response.status_code, response.json()) == (502, {"error": "The video service is currently unavailable."})
-        assert [(e.status, e.example, e.forced) for e in mock.requests(status=503)] == [(503, "rate_limited", "fault 1")] * 2
+        assert (response.status_code, response.json()) == (
+            502,
+            {"error": "The video service is currently unavailable."},
+        )
+        assert [(e.status, e.example, e.forced) for e in mock.requests(status=503)] == [
+            (503, "rate_limited", "fault 1")
+        ] * 2
         for bad, message in [
             ((418,), "status 418 is not documented"),
             ((502, "no_such_example"), "502 has no example 'no_such_example'"),
@@ -135,7 +142,10 @@ def test_assert_clean_shows_the_request_the_rule_and_the_fix() -> None:
         post(mock, {"handle": "alice", "requestSource": "CLI"})
         httpx.get(mock.url + "/api/v1/no-such-path", timeout=10)
         findings = mock.violations()
-        assert [(f.request, f.rule, f.severity) for f in findings] == [(1, "unknown-value", "violation"), (2, "unknown-path", "violation")]
+        assert [(f.request, f.rule, f.severity) for f in findings] == [
+            (1, "unknown-value", "violation"),
+            (2, "unknown-path", "violation"),
+        ]
         assert all(isinstance(f, ClientFinding) for f in findings)
         with pytest.raises(ClientCheckError) as failed:
             mock.assert_clean()
@@ -183,7 +193,9 @@ def test_each_mock_is_its_own_and_shares_the_compiled_contract() -> None:
         ({"page_size": 0}, "--page-size", "0"),
     ],
 )
-def test_bad_options_get_the_cli_message(options: dict[str, object], flag: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options_get_the_cli_message(
+    options: dict[str, object], flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli_main(["serve", flag, value]) == 2
     cli_message = capsys.readouterr().err.strip().split(f"{flag}: ", 1)[1]
     with pytest.raises(SettingsError) as failed:
@@ -208,7 +220,9 @@ def test_async_context_manager_and_asgi_transport() -> None:
     async def run() -> tuple[int, int, int, list[int]]:
         async with MockServer(compiled=COMPILED, keys={"sk_test_alpha": 100}) as mock:
             async with httpx.AsyncClient(transport=mock.transport, base_url="http://mock") as client:
-                served = await client.post(ENDPOINT, headers={"Authorization": "Bearer sk_test_alpha"}, json={"handle": "alice"})
+                served = await client.post(
+                    ENDPOINT, headers={"Authorization": "Bearer sk_test_alpha"}, json={"handle": "alice"}
+                )
                 admin = await client.get("/__admin/keys")  # the transport's client is loopback
             async with httpx.AsyncClient(base_url=mock.url) as client:
                 health = await client.get("/__admin/health")
@@ -244,7 +258,9 @@ class UsedFromUnittest(unittest.TestCase):
 
 def test_usable_from_unittest() -> None:
     stream = io.StringIO()
-    result = unittest.TextTestRunner(stream=stream, verbosity=0).run(unittest.defaultTestLoader.loadTestsFromTestCase(UsedFromUnittest))
+    result = unittest.TextTestRunner(stream=stream, verbosity=0).run(
+        unittest.defaultTestLoader.loadTestsFromTestCase(UsedFromUnittest)
+    )
     assert (result.testsRun, result.failures, result.errors) == (2, [], []), stream.getvalue()
 
 
@@ -265,17 +281,34 @@ def test_every_method_is_in_the_readme_with_a_docstring_example() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Use it in your tests", 1)[1].split("\n## ", 1)[0]
     public = sorted(name for name in vars(MockServer) if not name.startswith("_") and name not in ("start", "stop"))
-    assert public == ["api_key", "assert_clean", "credits", "fault", "requests", "reset", "set_credits", "transport", "url", "violations"]
+    assert public == [
+        "api_key",
+        "assert_clean",
+        "credits",
+        "fault",
+        "requests",
+        "reset",
+        "set_credits",
+        "transport",
+        "url",
+        "violations",
+    ]
     for name in public:
         assert f"| `.{name}" in section, name
-        doc = (getattr(MockServer, name).__doc__ or "") if not isinstance(getattr(MockServer, name), property) else vars(MockServer)[name].__doc__
+        doc = (
+            (getattr(MockServer, name).__doc__ or "")
+            if not isinstance(getattr(MockServer, name), property)
+            else vars(MockServer)[name].__doc__
+        )
         assert ">>> " in (doc or ""), f"{name} has no docstring example"
     for fixture in ("dumpling_mock", "dumpling_mock_factory", "dumpling_mock_contracts"):
         assert f"| `{fixture}` |" in section
 
 
 def test_options_a_test_mock_cannot_take_say_why() -> None:
-    with pytest.raises(SettingsError, match=r"^log_level: not an option of a test mock \(its logs follow your logging configuration"):
+    with pytest.raises(
+        SettingsError, match=r"^log_level: not an option of a test mock \(its logs follow your logging configuration"
+    ):
         MockServer(compiled=COMPILED, log_level="debug")
 
 

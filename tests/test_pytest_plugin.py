@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-USER_TESTS = '''
+USER_TESTS = """
 import os
 import httpx
 import pytest
@@ -45,9 +45,9 @@ def test_fresh_mock_per_test(dumpling_mock, n, tmp_path_factory):
     post(dumpling_mock, {"handle": "alice"})
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     (tmp_path_factory.getbasetemp().parent / f"url-{worker}-{n}").write_text(dumpling_mock.url)
-'''
+"""
 
-FAILING_TESTS = '''
+FAILING_TESTS = """
 import httpx
 import pytest
 
@@ -61,7 +61,7 @@ def test_a_client_bug(dumpling_mock):
 @pytest.mark.dumpling_mock(rate_limit="2/sec0nd")
 def test_a_bad_option(dumpling_mock):
     pass
-'''
+"""
 
 
 # Other installed plugins (dumpling-mock's own dependencies bring schemathesis', hypothesis' and
@@ -89,7 +89,10 @@ def test_fixtures_from_the_entry_point_and_failures_that_show_request_rule_and_f
     assert "ClientCheckError: dumpling-mock: 1 contract violation in 1 request(s) to http://127.0.0.1:" in out
     assert "1  POST    /api/v1/get-tiktok-profile-videos  400     alice   1 violation" in out
     assert "violation unknown-value: requestSource 'CLI' is not one of the contract's values: API, WEB," in out
-    assert "Failed: dumpling_mock: rate_limit: must look like 600/minute or 2/s (N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1) (got '2/sec0nd')" in out
+    assert (
+        "Failed: dumpling_mock: rate_limit: must look like 600/minute or 2/s (N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1) (got '2/sec0nd')"
+        in out
+    )
 
 
 @pytest.mark.slow
@@ -122,7 +125,9 @@ def test_the_marker_configures_the_fixture(dumpling_mock: Any) -> None:
     assert httpx.get(dumpling_mock.url + "/__admin/health", timeout=10).json()["seed"] == 3
 
 
-def test_one_compiled_contract_serves_every_mock_of_the_run(dumpling_mock_factory: Any, dumpling_mock_contracts: Any) -> None:
+def test_one_compiled_contract_serves_every_mock_of_the_run(
+    dumpling_mock_factory: Any, dumpling_mock_contracts: Any
+) -> None:
     first, second = dumpling_mock_factory(), dumpling_mock_factory(page_size=5)
     compiled = dumpling_mock_contracts.get()
     assert compiled is dumpling_mock_contracts.get()
@@ -148,7 +153,12 @@ def test_the_factory_takes_the_options_of_serve(dumpling_mock_factory: Any) -> N
     dumpling_mock_factory(keys={"sk_t": 30}, handles={"alice": 25}, seed=7, rate_limit="2/second", page_size=10)
     mock = dumpling_mock_factory(keys={"sk_t": 100}, handles={"alice": 25}, seed=7, rate_limit="2/day", page_size=20)
     statuses = [
-        httpx.post(mock.url + "/api/v1/get-tiktok-profile-videos", headers={"Authorization": "Bearer sk_t"}, json={"handle": "alice"}, timeout=10)
+        httpx.post(
+            mock.url + "/api/v1/get-tiktok-profile-videos",
+            headers={"Authorization": "Bearer sk_t"},
+            json={"handle": "alice"},
+            timeout=10,
+        )
         for _ in range(3)
     ]
     assert [r.status_code for r in statuses] == [200, 200, 503]
@@ -161,5 +171,13 @@ def test_a_config_file_is_read_as_serve_reads_it(dumpling_mock_factory: Any, tmp
     config.write_text("seed: 9\nhandles: {alice: 3}\napi_keys: ['sk_from_config:40']\n")
     mock = dumpling_mock_factory(config=config, seed=4)  # an option wins over the file, as a flag does
     assert (mock.api_key, mock.credits()) == ("sk_from_config", 40)
-    page = httpx.post(mock.url + "/api/v1/get-tiktok-profile-videos", headers={"Authorization": "Bearer sk_from_config"}, json={"handle": "alice"}, timeout=10)
-    assert (len(page.json()["aweme_list"]), httpx.get(mock.url + "/__admin/health", timeout=10).json()["seed"]) == (3, 4)
+    page = httpx.post(
+        mock.url + "/api/v1/get-tiktok-profile-videos",
+        headers={"Authorization": "Bearer sk_from_config"},
+        json={"handle": "alice"},
+        timeout=10,
+    )
+    assert (len(page.json()["aweme_list"]), httpx.get(mock.url + "/__admin/health", timeout=10).json()["seed"]) == (
+        3,
+        4,
+    )

@@ -81,7 +81,10 @@ def test_the_switches_parse_from_every_source(tmp_path: Path) -> None:
     assert (env.fidelity, env.quirks) == ("tiktok", ("page-sizes",))  # the flag wins over the environment
     fixture = settings_for({"quirks": ["duplicates"], "fidelity": "tiktok", "config": str(config)})
     assert (fixture.fidelity, fixture.quirks) == ("tiktok", ("duplicates",))  # MockServer(**options)
-    with pytest.raises(SettingsError, match=r"--quirks: unknown quirk 'pinnned': must be all, none, or comma-separated names from pinned, duplicates, empty-page, page-sizes, zero-cursor \(got 'pinnned'\)"):
+    with pytest.raises(
+        SettingsError,
+        match=r"--quirks: unknown quirk 'pinnned': must be all, none, or comma-separated names from pinned, duplicates, empty-page, page-sizes, zero-cursor \(got 'pinnned'\)",
+    ):
         resolve({"quirks": "pinnned"}, {})
     with pytest.raises(SettingsError, match=r"DUMPLING_MOCK_FIDELITY: must be one of docs, tiktok \(got 'full'\)"):
         resolve({}, {"DUMPLING_MOCK_FIDELITY": "full"})
@@ -98,13 +101,23 @@ def test_tiktok_items_carry_tiktoks_shape_consistently() -> None:
     for item, plain in zip(rich["aweme_list"], docs["aweme_list"], strict=True):
         assert item["video"]["duration"] // 1000 == plain["video"]["duration"]  # milliseconds; docs mode: seconds
         assert {k: item["statistics"][k] for k in plain["statistics"]} == plain["statistics"]
-        assert set(item["statistics"]) - set(plain["statistics"]) == {"aweme_id", "collect_count", "forward_count", "whatsapp_share_count"}
+        assert set(item["statistics"]) - set(plain["statistics"]) == {
+            "aweme_id",
+            "collect_count",
+            "forward_count",
+            "whatsapp_share_count",
+        }
         for name in ("play_addr", "download_addr", "origin_cover", "dynamic_cover", "cover"):
             address = item["video"][name]
-            assert set(address) >= {"uri", "url_list", "width", "height"} and address["url_list"][0].startswith("https://")
+            assert set(address) >= {"uri", "url_list", "width", "height"} and address["url_list"][0].startswith(
+                "https://"
+            )
         music = item["music"]
         assert isinstance(music["id"], int) and music["id_str"] == str(music["id"]) and music["play_url"]["url_list"]
-        assert music["duration"] == (plain["video"]["duration"] if music["original"] else music["duration"]) and 5 <= music["duration"] <= 600
+        assert (
+            music["duration"] == (plain["video"]["duration"] if music["original"] else music["duration"])
+            and 5 <= music["duration"] <= 600
+        )
         assert (item["is_top"], item["aweme_type"], item["region"]) == (0, 0, "US")
         assert item["share_url"].startswith(f"https://www.tiktok.com/@{HANDLE}/video/{item['aweme_id']}")
         # every #tag and @mention of desc is in text_extra, at UTF-16 offsets (emoji count twice)
@@ -120,8 +133,21 @@ def test_tiktok_items_carry_tiktoks_shape_consistently() -> None:
                 assert marked[item["text_extra"].index(extra)] == "#" + extra["hashtag_name"]
     assert mentions >= 1
     author = rich["aweme_list"][0]["author"]
-    assert author["uid"] == docs["aweme_list"][0]["author"]["uid"] and author["sec_uid"].startswith("MS4wLjABAAAA") and len(author["sec_uid"]) == 76
-    assert set(author) >= {"uid", "unique_id", "nickname", "sec_uid", "signature", "avatar_thumb", "avatar_medium", "avatar_larger"}
+    assert (
+        author["uid"] == docs["aweme_list"][0]["author"]["uid"]
+        and author["sec_uid"].startswith("MS4wLjABAAAA")
+        and len(author["sec_uid"]) == 76
+    )
+    assert set(author) >= {
+        "uid",
+        "unique_id",
+        "nickname",
+        "sec_uid",
+        "signature",
+        "avatar_thumb",
+        "avatar_medium",
+        "avatar_larger",
+    }
     deeper = quirks.page(p, rich["max_cursor"], False, "tiktok", ())
     assert all(i["author"] == author for i in rich["aweme_list"] + deeper["aweme_list"])  # across pages too
 
@@ -134,7 +160,9 @@ def test_pages_are_byte_identical_per_seed_and_handle() -> None:
         body = one.render(HANDLE, cursor, False)
         assert body == two.render(HANDLE, cursor, False)
         cursor = orjson.loads(body)["max_cursor"]
-    assert Pages(Settings(fidelity="tiktok", quirks="all", page_size=SIZE, seed=2)).render(HANDLE, None, False) != one.render(HANDLE, None, False)
+    assert Pages(Settings(fidelity="tiktok", quirks="all", page_size=SIZE, seed=2)).render(
+        HANDLE, None, False
+    ) != one.render(HANDLE, None, False)
 
 
 def test_a_deep_page_costs_what_page_one_costs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +171,9 @@ def test_a_deep_page_costs_what_page_one_costs(monkeypatch: pytest.MonkeyPatch) 
     p = tiktok.Profile(1, "videos-10000000", 10_000_000, SIZE)
     calls = {"time": 0, "video": 0}
     real_time, real_video = tiktok._create_time, tiktok._video
-    monkeypatch.setattr(tiktok, "_create_time", lambda *a: calls.__setitem__("time", calls["time"] + 1) or real_time(*a))
+    monkeypatch.setattr(
+        tiktok, "_create_time", lambda *a: calls.__setitem__("time", calls["time"] + 1) or real_time(*a)
+    )
     monkeypatch.setattr(tiktok, "_video", lambda *a: calls.__setitem__("video", calls["video"] + 1) or real_video(*a))
     deep = str(tiktok._create_time(p, 9_999_000) * 1000)
     body = quirks.page(p, deep, False, "tiktok", QUIRKS)
@@ -198,7 +228,9 @@ def test_a_naive_client_that_assumes_a_page_size_stops_early(mocks: dict[str, Mo
 
 def test_the_last_pages_zero_cursor_restarts_a_naive_client(mocks: dict[str, MockServer]) -> None:
     pages = walk_pages(mocks["zero-cursor"])
-    assert (pages[-1]["max_cursor"], pages[-1]["has_more"]) == ("0", 0) and all(p["max_cursor"] != "0" for p in pages[:-1])
+    assert (pages[-1]["max_cursor"], pages[-1]["has_more"]) == ("0", 0) and all(
+        p["max_cursor"] != "0" for p in pages[:-1]
+    )
     ids = all_ids(profile())
     kept = run(mocks["zero-cursor"], "naive-zero")
     assert kept[:95] == ids and kept[95:115] == ids[:20]  # after the last page, page one again
@@ -216,7 +248,9 @@ def test_the_last_pages_zero_cursor_restarts_a_naive_client(mocks: dict[str, Moc
         ("naive-duplicates", 0, None),  # a repeat kept is not visible in the requests: the test above shows it
     ],
 )
-def test_verify_client_names_why_a_naive_client_lost_videos(tmp_path: Path, client: str, since: Any, rule: str | None) -> None:
+def test_verify_client_names_why_a_naive_client_lost_videos(
+    tmp_path: Path, client: str, since: Any, rule: str | None
+) -> None:
     config = tmp_path / "quirky.yaml"
     served = "pinned,duplicates,page-sizes,zero-cursor" if client == "naive-zero" else "all"
     config.write_text(f"quirks: {served}\nfidelity: tiktok\npage_size: {SIZE}\n")
@@ -239,12 +273,22 @@ def test_verify_client_names_why_a_naive_client_lost_videos(tmp_path: Path, clie
 
 # --- the kit ----------------------------------------------------------------------------------------
 def _response(body: dict[str, Any]) -> Any:
-    return SimpleNamespace(status_code=200, headers={"content-type": ["application/json"]}, content=orjson.dumps(body), message="", request=None)
+    return SimpleNamespace(
+        status_code=200,
+        headers={"content-type": ["application/json"]},
+        content=orjson.dumps(body),
+        message="",
+        request=None,
+    )
 
 
 def test_the_kit_passes_one_empty_page_and_reports_a_walk_that_never_ends() -> None:
     link = pagination.Link("NextPage", "max_cursor", "maxCursor", ("handle",))
-    first = {"aweme_list": [{"aweme_id": "1", "create_time": 1_700_000_000}], "max_cursor": "1700000000000", "has_more": 1}
+    first = {
+        "aweme_list": [{"aweme_id": "1", "create_time": 1_700_000_000}],
+        "max_cursor": "1700000000000",
+        "has_more": 1,
+    }
     empty = {"aweme_list": [], "max_cursor": "1699999999999", "has_more": 1}
     last = {"aweme_list": [{"aweme_id": "2", "create_time": 1_690_000_000}], "max_cursor": "0", "has_more": 0}
     once = iter([empty, last])
@@ -254,7 +298,9 @@ def test_the_kit_passes_one_empty_page_and_reports_a_walk_that_never_ends() -> N
     assert any('gives max_cursor "0"' in n for n in walk.notes)
     endless = iter({"aweme_list": [], "max_cursor": str(1_699_999_999_999 - k), "has_more": 1} for k in range(100))
     walk = pagination.walk(_response(first), lambda cursor: _response(next(endless)), link, 10)
-    assert [p.message for p in walk.problems] == ["has_more=1 on page 3, which is empty (status 200, maxCursor=1699999999999); the contract expects has_more=0 on an empty page"]
+    assert [p.message for p in walk.problems] == [
+        "has_more=1 on page 3, which is empty (status 200, maxCursor=1699999999999); the contract expects has_more=0 on an empty page"
+    ]
 
 
 @pytest.mark.slow
@@ -273,7 +319,11 @@ def test_the_kit_passes_a_quirky_mock_with_zero_findings(tmp_path: Path, fidelit
             assert (done.returncode, summary["findings"]) == (0, []), done.stdout[-2000:]
             notes = "\n".join(summary["notes"])
             if handle == HANDLE:
-                assert "is empty with has_more=1" in notes and "repeats aweme_id" in notes and 'gives max_cursor "0"' in notes
+                assert (
+                    "is empty with has_more=1" in notes
+                    and "repeats aweme_id" in notes
+                    and 'gives max_cursor "0"' in notes
+                )
             else:
                 assert "pagination_end:" in notes and 'max_cursor "0"' in notes
 
@@ -282,7 +332,14 @@ def test_with_no_quirk_and_the_docs_shape_the_quirky_pager_is_the_plain_one() ->
     """quirks.page builds on tiktok.page's videos and cursors: with nothing switched on, the same body."""
     for handle in (HANDLE, "videos-0", "videos-7", "stoolpresidente"):
         p = profile(handle)
-        for cursor in (None, "", "0", "1", "99999999999999", str(tiktok._create_time(p, 3) * 1000) if p.video_count > 3 else "5"):
+        for cursor in (
+            None,
+            "",
+            "0",
+            "1",
+            "99999999999999",
+            str(tiktok._create_time(p, 3) * 1000) if p.video_count > 3 else "5",
+        ):
             for trim in (False, True):
                 assert quirks.page(p, cursor, trim, "docs", ()) == tiktok.page(p, cursor, trim), (handle, cursor, trim)
 

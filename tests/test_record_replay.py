@@ -52,7 +52,9 @@ def record_walk(upstream_url: str, path: Path) -> tuple[list[httpx.Response], st
     out = io.StringIO()
     recorder = Recorder(Forwarder(upstream_url), upstream_url, path, out=lambda: out)
     responses = []
-    with TestClient(create_app(Settings(upstream=upstream_url), responder=recorder), client=("127.0.0.1", 50000)) as proxy:
+    with TestClient(
+        create_app(Settings(upstream=upstream_url), responder=recorder), client=("127.0.0.1", 50000)
+    ) as proxy:
         body: dict[str, Any] = {"handle": HANDLE}
         while True:
             page = proxy.post(ENDPOINT, json=body, headers=auth(SECRET))
@@ -61,7 +63,13 @@ def record_walk(upstream_url: str, path: Path) -> tuple[list[httpx.Response], st
                 break
             body = {"handle": HANDLE, "maxCursor": page.json()["max_cursor"]}
         responses.append(proxy.post(ENDPOINT, json={"handle": "error-404"}, headers=auth(SECRET)))
-        responses.append(proxy.post(ENDPOINT + f"?key={SECRET}", json={"handle": HANDLE, "note": SECRET}, headers={**auth("sk_wrong_key_0000"), "X-Api-Key": SECRET, "Cookie": f"session={SECRET}"}))
+        responses.append(
+            proxy.post(
+                ENDPOINT + f"?key={SECRET}",
+                json={"handle": HANDLE, "note": SECRET},
+                headers={**auth("sk_wrong_key_0000"), "X-Api-Key": SECRET, "Cookie": f"session={SECRET}"},
+            )
+        )
     return responses, out.getvalue()
 
 
@@ -74,7 +82,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, l
 
 
 # --- record ----------------------------------------------------------------------------------------
-def test_recording_a_walk_through_the_proxy_writes_a_har_and_counts_credits(recorded: tuple[Path, list[httpx.Response], str]) -> None:
+def test_recording_a_walk_through_the_proxy_writes_a_har_and_counts_credits(
+    recorded: tuple[Path, list[httpx.Response], str],
+) -> None:
     path, responses, printed = recorded
     assert [r.status_code for r in responses] == [200, 200, 200, 404, 401]
     assert printed.splitlines() == [
@@ -92,10 +102,27 @@ def test_recording_a_walk_through_the_proxy_writes_a_har_and_counts_credits(reco
     assert [e["response"]["content"]["text"].encode() for e in entries] == [r.content for r in responses]
     for entry in entries:  # the fields HAR 1.2 requires (http://www.softwareishard.com/blog/har-12-spec/)
         assert {"startedDateTime", "time", "request", "response", "cache", "timings"} <= set(entry)
-        assert {"method", "url", "httpVersion", "cookies", "headers", "queryString", "headersSize", "bodySize"} <= set(entry["request"])
-        assert {"status", "statusText", "httpVersion", "cookies", "headers", "content", "redirectURL", "headersSize", "bodySize"} <= set(entry["response"])
-        assert {"size", "mimeType"} <= set(entry["response"]["content"]) and {"send", "wait", "receive"} <= set(entry["timings"])
-    assert json.loads(entries[1]["request"]["postData"]["text"]) == {"handle": HANDLE, "maxCursor": responses[0].json()["max_cursor"]}
+        assert {"method", "url", "httpVersion", "cookies", "headers", "queryString", "headersSize", "bodySize"} <= set(
+            entry["request"]
+        )
+        assert {
+            "status",
+            "statusText",
+            "httpVersion",
+            "cookies",
+            "headers",
+            "content",
+            "redirectURL",
+            "headersSize",
+            "bodySize",
+        } <= set(entry["response"])
+        assert {"size", "mimeType"} <= set(entry["response"]["content"]) and {"send", "wait", "receive"} <= set(
+            entry["timings"]
+        )
+    assert json.loads(entries[1]["request"]["postData"]["text"]) == {
+        "handle": HANDLE,
+        "maxCursor": responses[0].json()["max_cursor"],
+    }
 
 
 def test_the_recording_never_holds_a_credential(recorded: tuple[Path, list[httpx.Response], str]) -> None:
@@ -115,8 +142,13 @@ def test_the_recording_never_holds_a_credential(recorded: tuple[Path, list[httpx
 
 def test_scrub_masks_keys_everywhere_and_replaces_credential_headers() -> None:
     exchange = har.Exchange(
-        "POST", f"https://api.example.com/x?api_key={SECRET}", (("Authorization", f"Bearer {SECRET}"), ("X-Trace", f"k={SECRET}")),
-        f'{{"handle":"{SECRET}"}}'.encode(), 200, (("Set-Cookie", f"s={SECRET}; Path=/"),), f'{{"echo":"{SECRET}"}}'.encode(),
+        "POST",
+        f"https://api.example.com/x?api_key={SECRET}",
+        (("Authorization", f"Bearer {SECRET}"), ("X-Trace", f"k={SECRET}")),
+        f'{{"handle":"{SECRET}"}}'.encode(),
+        200,
+        (("Set-Cookie", f"s={SECRET}; Path=/"),),
+        f'{{"echo":"{SECRET}"}}'.encode(),
     )
     clean = har.scrub(exchange, [SECRET])
     assert SECRET not in repr(clean) and "Do_Not_Write" not in repr(clean)
@@ -128,7 +160,22 @@ def test_a_killed_recorder_leaves_a_valid_har_and_max_requests_stops_forwarding(
     path = tmp_path / "killed.har"
     port = free_port()
     with running(upstream_app(), "warning") as upstream:
-        cmd = [sys.executable, "-m", "mock_server", "proxy", "--upstream", upstream, "--port", str(port), "--log-level", "warning", "--record", str(path), "--max-requests", "2"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "mock_server",
+            "proxy",
+            "--upstream",
+            upstream,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--record",
+            str(path),
+            "--max-requests",
+            "2",
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -140,7 +187,10 @@ def test_a_killed_recorder_leaves_a_valid_har_and_max_requests_stops_forwarding(
                 except httpx.HTTPError:
                     assert time.monotonic() < deadline and proc.poll() is None
                     time.sleep(0.05)
-            statuses = [httpx.post(base + ENDPOINT, json={"handle": h}, headers=auth(SECRET), timeout=10).status_code for h in (HANDLE, "error-404", HANDLE)]
+            statuses = [
+                httpx.post(base + ENDPOINT, json={"handle": h}, headers=auth(SECRET), timeout=10).status_code
+                for h in (HANDLE, "error-404", HANDLE)
+            ]
             refused = httpx.post(base + ENDPOINT, json={"handle": HANDLE}, headers=auth(SECRET), timeout=10)
         finally:
             proc.send_signal(signal.SIGKILL)  # no clean shutdown: the file must be whole already
@@ -155,11 +205,16 @@ def test_a_killed_recorder_leaves_a_valid_har_and_max_requests_stops_forwarding(
 
 # --- replay ----------------------------------------------------------------------------------------
 def replay_client(files: list[Path], on_miss: str = "generate", credits: int = 100) -> TestClient:
-    app = create_app(Settings(api_keys=(ApiKey("sk_replay_key", credits),), rate_limit="1000/minute"), responder=Replayer(index(CONTRACT, files), on_miss))
+    app = create_app(
+        Settings(api_keys=(ApiKey("sk_replay_key", credits),), rate_limit="1000/minute"),
+        responder=Replayer(index(CONTRACT, files), on_miss),
+    )
     return TestClient(app, client=("127.0.0.1", 50000))
 
 
-def test_replay_serves_the_recorded_walk_byte_for_byte_and_charges_credits(recorded: tuple[Path, list[httpx.Response], str]) -> None:
+def test_replay_serves_the_recorded_walk_byte_for_byte_and_charges_credits(
+    recorded: tuple[Path, list[httpx.Response], str],
+) -> None:
     path, responses, _ = recorded
     with replay_client([path], on_miss="error") as mock:
         body: dict[str, Any] = {"handle": HANDLE}
@@ -172,7 +227,11 @@ def test_replay_serves_the_recorded_walk_byte_for_byte_and_charges_credits(recor
         keys = mock.get("/__admin/keys").json()["keys"]
         journal = mock.get("/__admin/requests").json()["requests"]
     assert [p.content for p in pages] == [r.content for r in responses[:3]]
-    assert [p.headers["x-ratelimit-remaining"] for p in pages] == ["999", "998", "997"]  # the contract's headers, from the ledger
+    assert [p.headers["x-ratelimit-remaining"] for p in pages] == [
+        "999",
+        "998",
+        "997",
+    ]  # the contract's headers, from the ledger
     assert [p.headers["content-type"] for p in pages] == ["application/json"] * 3
     assert keys[0]["credits"] == 100 - 3 * 10
     assert missing.status_code == 404 and missing.content == responses[3].content
@@ -183,7 +242,9 @@ def test_replay_serves_the_recorded_walk_byte_for_byte_and_charges_credits(recor
 def test_replay_keeps_the_ledger_prefer_and_the_mocks_keys(recorded: tuple[Path, list[httpx.Response], str]) -> None:
     path, _, _ = recorded
     with replay_client([path], credits=10) as mock:
-        preferred = mock.post(ENDPOINT, json={"handle": HANDLE}, headers={**auth("sk_replay_key"), "Prefer": "code=404"})
+        preferred = mock.post(
+            ENDPOINT, json={"handle": HANDLE}, headers={**auth("sk_replay_key"), "Prefer": "code=404"}
+        )
         paid = mock.post(ENDPOINT, json={"handle": HANDLE}, headers=auth("sk_replay_key"))
         broke = mock.post(ENDPOINT, json={"handle": HANDLE}, headers=auth("sk_replay_key"))
         unknown = mock.post(ENDPOINT, json={"handle": HANDLE}, headers=auth("sk_not_a_key_here"))
@@ -194,7 +255,10 @@ def test_replay_keeps_the_ledger_prefer_and_the_mocks_keys(recorded: tuple[Path,
 
 def test_replay_keeps_faults_and_rate_limits(recorded: tuple[Path, list[httpx.Response], str]) -> None:
     path, responses, _ = recorded
-    app = create_app(Settings(api_keys=(ApiKey("sk_replay_key", 100),), rate_limit="2/minute"), responder=Replayer(index(CONTRACT, [path]), "error"))
+    app = create_app(
+        Settings(api_keys=(ApiKey("sk_replay_key", 100),), rate_limit="2/minute"),
+        responder=Replayer(index(CONTRACT, [path]), "error"),
+    )
     with TestClient(app, client=("127.0.0.1", 50000)) as mock:
         assert mock.post("/__admin/faults", json={"status": 503, "count": 1}).status_code in (200, 201)
         faulted = mock.post(ENDPOINT, json={"handle": HANDLE}, headers=auth("sk_replay_key"))
@@ -206,7 +270,9 @@ def test_replay_keeps_faults_and_rate_limits(recorded: tuple[Path, list[httpx.Re
 
 
 @pytest.mark.parametrize("on_miss, status", [("generate", 200), ("404", 404), ("error", 500)])
-def test_a_miss_is_generated_or_fails_loudly(recorded: tuple[Path, list[httpx.Response], str], on_miss: str, status: int) -> None:
+def test_a_miss_is_generated_or_fails_loudly(
+    recorded: tuple[Path, list[httpx.Response], str], on_miss: str, status: int
+) -> None:
     path, _, _ = recorded
     with replay_client([path], on_miss=on_miss) as mock:
         response = mock.post(ENDPOINT, json={"handle": "never_recorded"}, headers=auth("sk_replay_key"))
@@ -214,7 +280,10 @@ def test_a_miss_is_generated_or_fails_loudly(recorded: tuple[Path, list[httpx.Re
     assert response.status_code == status
     assert journal[0]["replayed"] is None
     if status != 200:
-        assert response.headers["x-mock-reason"] == f"no recorded response for handle 'never_recorded', maxCursor None, trim False (--on-miss {on_miss})"
+        assert (
+            response.headers["x-mock-reason"]
+            == f"no recorded response for handle 'never_recorded', maxCursor None, trim False (--on-miss {on_miss})"
+        )
         assert "x-mock-violations" not in response.headers
 
 
@@ -242,24 +311,38 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse)
 
 
-def test_the_unmodified_recording_conforms_offline(recorded: tuple[Path, list[httpx.Response], str], tmp_path: Path, no_network: None) -> None:
+def test_the_unmodified_recording_conforms_offline(
+    recorded: tuple[Path, list[httpx.Response], str], tmp_path: Path, no_network: None
+) -> None:
     path, _, _ = recorded
     code = contract_cli.main(["--har", str(path), "--reports-dir", str(tmp_path)])
     data = json.loads((tmp_path / "findings.json").read_text())
     assert (code, data["findings"], data["requests"]) == (0, [], 0)
     assert data["examined"]["pagination_walk"] == 1
     assert data["examined"]["status_code_conformance"] == 5
-    assert f"pagination_walk: handle '{HANDLE}' from the first page: 3 recorded page(s), 25 item(s); stopped at has_more=0 on the last recorded page (the request that would confirm the end was not recorded)" in data["notes"]
-    assert {p.name for p in tmp_path.iterdir()} >= {"drift-report.md", "drift-report.html", "findings.json", "junit.xml"}
+    assert (
+        f"pagination_walk: handle '{HANDLE}' from the first page: 3 recorded page(s), 25 item(s); stopped at has_more=0 on the last recorded page (the request that would confirm the end was not recorded)"
+        in data["notes"]
+    )
+    assert {p.name for p in tmp_path.iterdir()} >= {
+        "drift-report.md",
+        "drift-report.html",
+        "findings.json",
+        "junit.xml",
+    }
     assert 'failures="0"' in (tmp_path / "junit.xml").read_text()
 
 
 def test_a_drifted_upstreams_recording_is_reported_with_the_right_checks(tmp_path: Path, no_network: None) -> None:
     path = tmp_path / "drift.har"
-    with running(drifting(upstream_app(), has_more=lambda value: "yes" if value == 1 else value), "warning") as upstream:
+    with running(
+        drifting(upstream_app(), has_more=lambda value: "yes" if value == 1 else value), "warning"
+    ) as upstream:
         out = io.StringIO()
         recorder = Recorder(Forwarder(upstream), upstream, path, out=lambda: out)
-        with TestClient(create_app(Settings(upstream=upstream), responder=recorder), client=("127.0.0.1", 50000)) as proxy:
+        with TestClient(
+            create_app(Settings(upstream=upstream), responder=recorder), client=("127.0.0.1", 50000)
+        ) as proxy:
             first = proxy.post(ENDPOINT, json={"handle": HANDLE}, headers=auth(SECRET))
             proxy.post(ENDPOINT, json={"handle": HANDLE, "maxCursor": first.json()["max_cursor"]}, headers=auth(SECRET))
             proxy.post(ENDPOINT, json={"handle": "error-404"}, headers=auth(SECRET))
@@ -289,8 +372,14 @@ def test_the_offline_check_reports_what_reality_has_that_the_mock_does_not(tmp_p
     notes = json.loads((tmp_path / "findings.json").read_text())["notes"]
     reality = [n for n in notes if n.startswith("reality:")]
     assert code == 0
-    assert "reality: `aweme_list[*].music_info` (object) is in the recorded responses; the mock never generates it" in reality
-    assert "reality: `aweme_list[*].music_info.title` (string) is in the recorded responses; the mock never generates it" in reality
+    assert (
+        "reality: `aweme_list[*].music_info` (object) is in the recorded responses; the mock never generates it"
+        in reality
+    )
+    assert (
+        "reality: `aweme_list[*].music_info.title` (string) is in the recorded responses; the mock never generates it"
+        in reality
+    )
 
 
 def test_a_key_in_a_foreign_har_is_masked_in_the_reports(tmp_path: Path) -> None:
@@ -330,30 +419,66 @@ def test_a_browser_exported_har_reads_and_replays() -> None:
 
 def test_several_recordings_the_earlier_file_wins_and_within_a_file_the_first_2xx(tmp_path: Path) -> None:
     page = har.read(FIXTURE)[1]
-    error = har.Exchange(page.method, page.url, page.request_headers, page.request_body, 500, (("content-type", "application/json"),), b'{"error":"boom"}')
-    later = har.Exchange(page.method, page.url, page.request_headers, page.request_body, 200, page.response_headers, b'{"aweme_list":[],"has_more":0}')
+    error = har.Exchange(
+        page.method,
+        page.url,
+        page.request_headers,
+        page.request_body,
+        500,
+        (("content-type", "application/json"),),
+        b'{"error":"boom"}',
+    )
+    later = har.Exchange(
+        page.method,
+        page.url,
+        page.request_headers,
+        page.request_body,
+        200,
+        page.response_headers,
+        b'{"aweme_list":[],"has_more":0}',
+    )
     (first, second) = (tmp_path / "first.har", tmp_path / "second.har")
     har.write(first, [error, page, later])  # an error first, then two 2xx: the first 2xx wins
     har.write(second, [later])
-    assert index(CONTRACT, [first, second])[("listTikTokProfileVideos", "browser_recorded", None, False)].exchange.response_body == page.response_body
-    assert index(CONTRACT, [second, first])[("listTikTokProfileVideos", "browser_recorded", None, False)].exchange.response_body == later.response_body
-    ledger = [har.Exchange(page.method, page.url, page.request_headers, page.request_body, status, (), b'{"error":"x"}') for status in (401, 403, 503)]
+    assert (
+        index(CONTRACT, [first, second])[
+            ("listTikTokProfileVideos", "browser_recorded", None, False)
+        ].exchange.response_body
+        == page.response_body
+    )
+    assert (
+        index(CONTRACT, [second, first])[
+            ("listTikTokProfileVideos", "browser_recorded", None, False)
+        ].exchange.response_body
+        == later.response_body
+    )
+    ledger = [
+        har.Exchange(page.method, page.url, page.request_headers, page.request_body, status, (), b'{"error":"x"}')
+        for status in (401, 403, 503)
+    ]
     har.write(tmp_path / "ledger.har", ledger)
-    assert index(CONTRACT, [tmp_path / "ledger.har"]) == {}  # the recording key's answers: the replaying mock's keys decide
+    assert (
+        index(CONTRACT, [tmp_path / "ledger.har"]) == {}
+    )  # the recording key's answers: the replaying mock's keys decide
 
 
 def test_a_recording_without_a_contract_request_is_incomplete_and_replay_runs_one_worker(tmp_path: Path) -> None:
     path = tmp_path / "page-only.har"
     har.write(path, har.read(FIXTURE)[:1])  # only the browser's GET of the app's page
     assert contract_cli.main(["--har", str(path), "--reports-dir", str(tmp_path / "r")]) == 4
-    assert json.loads((tmp_path / "r" / "findings.json").read_text())["problem"] == "the recording holds no request to an operation of the contract"
+    assert (
+        json.loads((tmp_path / "r" / "findings.json").read_text())["problem"]
+        == "the recording holds no request to an operation of the contract"
+    )
     from mock_server.cli.main import main
 
     assert main(["serve", "--replay", str(FIXTURE), "--workers", "2"]) == 2
     assert main(["serve", "--replay", str(tmp_path / "missing.har")]) == 2
     assert main(["serve", "--on-miss", "404"]) == 2
     assert main(["proxy", "--upstream", "http://127.0.0.1:9", "--max-requests", "3"]) == 2
-    assert main(["proxy", "--upstream", "http://127.0.0.1:9", "--record", str(path)]) == 2  # never overwrites a recording
+    assert (
+        main(["proxy", "--upstream", "http://127.0.0.1:9", "--record", str(path)]) == 2
+    )  # never overwrites a recording
     assert har.read(path)[0].method == "GET"
 
 
@@ -382,7 +507,15 @@ def test_reality_notes_name_value_formats_the_mock_does_not_generate() -> None:
     body = orjson.loads(Pages(Settings()).get("stoolpresidente", None, False))
     body["aweme_list"][0]["share_url"] = "tiktok.com/@x/video/1"  # a URL without its scheme
     body["aweme_list"][0]["statistics"]["play_count"] = "1200"  # a count as a numeric string
-    exchange = har.Exchange("POST", "https://app.dumplingai.com" + ENDPOINT, (), b'{"handle":"stoolpresidente"}', 200, (), orjson.dumps(body))
+    exchange = har.Exchange(
+        "POST",
+        "https://app.dumplingai.com" + ENDPOINT,
+        (),
+        b'{"handle":"stoolpresidente"}',
+        200,
+        (),
+        orjson.dumps(body),
+    )
     assert reality_notes([exchange], Settings()) == [
         "reality: `aweme_list[*].share_url` is string in the recorded responses; the mock generates URL string",
         "reality: `aweme_list[*].statistics.play_count` is numeric string in the recorded responses; the mock generates integer",

@@ -40,7 +40,9 @@ def load(path: Path) -> dict:
 # --- the lock -----------------------------------------------------------------------------------
 def test_locks_match_pyproject_toml():
     found = [problem for each in lock.locks() for problem in lock.problems(each)]
-    assert not found, "\n".join(found) + "\nThe hash-locked requirements are out of date: run `make lock` and commit requirements/."
+    assert not found, (
+        "\n".join(found) + "\nThe hash-locked requirements are out of date: run `make lock` and commit requirements/."
+    )
 
 
 def test_lock_check_names_the_disagreement_and_the_fix(tmp_path: Path):
@@ -50,8 +52,9 @@ def test_lock_check_names_the_disagreement_and_the_fix(tmp_path: Path):
         shutil.copy(REPO / "requirements" / name, tmp_path / "requirements" / name)
     data = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     bumped = re.sub(r'"httpx==[^"]+"', '"httpx==0.0.1"', data)
-    (tmp_path / "pyproject.toml").write_text(bumped.replace('dependencies = [\n', 'dependencies = [\n  "left-pad==1.0",\n', 1),
-                                             encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        bumped.replace("dependencies = [\n", 'dependencies = [\n  "left-pad==1.0",\n', 1), encoding="utf-8"
+    )
     runtime, build = lock.locks(tmp_path / "pyproject.toml")
     assert lock.problems(build) == []
     assert lock.problems(runtime) == [
@@ -60,7 +63,9 @@ def test_lock_check_names_the_disagreement_and_the_fix(tmp_path: Path):
         f"requirements/runtime.txt pins httpx=={lock.pins((REPO / 'requirements' / 'runtime.txt').read_text())['httpx']}, "
         "pyproject.toml [project].dependencies says ==0.0.1",
     ]
-    result = subprocess.run([sys.executable, "-m", "release.lock", "--check"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "release.lock", "--check"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -97,8 +102,13 @@ def test_release_notes_are_the_tags_changelog_section(tmp_path: Path):
     assert notes.section(CHANGELOG, "Unreleased") is None  # empty: nothing to release
     path = tmp_path / "CHANGELOG.md"
     path.write_text(CHANGELOG, encoding="utf-8")
-    missing = subprocess.run([sys.executable, "-m", "release.notes", "v1.3.0", "--changelog", str(path)],
-                             cwd=REPO, capture_output=True, text=True, timeout=30)
+    missing = subprocess.run(
+        [sys.executable, "-m", "release.notes", "v1.3.0", "--changelog", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert missing.returncode == 1 and "## [1.3.0]" in missing.stderr
 
 
@@ -118,7 +128,9 @@ def actionlint() -> str:
 def test_actionlint_passes_on_this_repositorys_workflows():
     files = sorted(WORKFLOWS.glob("*.yml"))
     assert RELEASE in files
-    result = subprocess.run([actionlint(), "-no-color", *map(str, files)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        [actionlint(), "-no-color", *map(str, files)], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -171,7 +183,9 @@ def test_release_workflow_publishes_what_the_readme_promises():
     build_script = "\n".join(s.get("run", "") for s in steps_of(jobs["build"]))
     assert 'python -m release.notes "$GITHUB_REF_NAME" > release-assets/release-notes.md' in build_script
     # The build tools are the versions the [test] extra pins (what tests/ check them with).
-    extra = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]["test"]
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"][
+        "test"
+    ]
     tools = re.search(r"pip install (build==\S+ twine==\S+)", build_script)
     assert tools and set(tools.group(1).split()) <= set(extra), "release.yml's build tools differ from the [test] extra"
 
@@ -179,8 +193,17 @@ def test_release_workflow_publishes_what_the_readme_promises():
 def copy_of_the_tree(dest: Path) -> None:
     """The files a clean clone would have, taken from the working tree (so uncommitted work is
     tested too), as a new git repository: tracked and new files, never ignored ones."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO, capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         src = REPO / rel
         if src.is_file():
@@ -196,17 +219,34 @@ def test_release_build_job_runs_on_a_clean_copy_and_its_install_passes_the_smoke
     tree.mkdir()
     copy_of_the_tree(tree)
     changelog = tree / "CHANGELOG.md"
-    changelog.write_text(changelog.read_text(encoding="utf-8").replace(
-        "## [Unreleased]\n", "## [0.9.1] - 2027-01-31\n### Fixed\n- The test release.\n\n## [Unreleased]\n", 1), encoding="utf-8")
-    git = ["git", "-c", "user.name=release-test", "-c", "user.email=release-test@example.invalid", "-c", "commit.gpgsign=false"]
+    changelog.write_text(
+        changelog.read_text(encoding="utf-8").replace(
+            "## [Unreleased]\n", "## [0.9.1] - 2027-01-31\n### Fixed\n- The test release.\n\n## [Unreleased]\n", 1
+        ),
+        encoding="utf-8",
+    )
+    git = [
+        "git",
+        "-c",
+        "user.name=release-test",
+        "-c",
+        "user.email=release-test@example.invalid",
+        "-c",
+        "commit.gpgsign=false",
+    ]
     for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "release test"], ["tag", "v0.9.1"]):
         subprocess.run(git + argv, cwd=tree, check=True, capture_output=True, timeout=60)
 
     runner = tmp_path / "runner"
     runner.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DUMPLING_", "GITHUB_", "SETUPTOOLS_SCM"))}
-    env.update(PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}", GITHUB_REF_NAME="v0.9.1", RUNNER_TEMP=str(runner),
-               GITHUB_OUTPUT=str(runner / "output"), GITHUB_ENV=str(runner / "env"))
+    env.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}",
+        GITHUB_REF_NAME="v0.9.1",
+        RUNNER_TEMP=str(runner),
+        GITHUB_OUTPUT=str(runner / "output"),
+        GITHUB_ENV=str(runner / "env"),
+    )
     ran = run_steps(steps_of(load(RELEASE)["jobs"]["build"]), tree, env)
     assert "Smoke test of the installed commands" in ran
 
@@ -218,15 +258,24 @@ def test_release_build_job_runs_on_a_clean_copy_and_its_install_passes_the_smoke
     with zipfile.ZipFile(wheel) as zf:
         assert {f"mock_server/openapi/{f}" for f in dist.CONTRACT} <= set(zf.namelist())
     pinned = (tree / "release-assets" / "requirements.txt").read_text()
-    assert f"dumpling-mock==0.9.1 \\\n    --hash=sha256:{dist.sha256(wheel)} \\\n    --hash=sha256:{dist.sha256(sdist)}\n" in pinned
+    assert (
+        f"dumpling-mock==0.9.1 \\\n    --hash=sha256:{dist.sha256(wheel)} \\\n    --hash=sha256:{dist.sha256(sdist)}\n"
+        in pinned
+    )
     # The venv the smoke test ran holds exactly the locked versions, and this release.
-    frozen = subprocess.run([str(runner / "smoke" / "bin" / "python"), "-m", "pip", "freeze", "--all"],
-                            capture_output=True, text=True, check=True, timeout=60).stdout
+    frozen = subprocess.run(
+        [str(runner / "smoke" / "bin" / "python"), "-m", "pip", "freeze", "--all"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     installed = lock.pins(frozen)
     locked = lock.pins(pinned)
     assert installed.pop("dumpling-mock") == "0.9.1"
-    assert {k: v for k, v in installed.items() if k not in ("pip", "setuptools")} == \
-        {k: v for k, v in locked.items() if k in installed and k != "dumpling-mock"}
+    assert {k: v for k, v in installed.items() if k not in ("pip", "setuptools")} == {
+        k: v for k, v in locked.items() if k in installed and k != "dumpling-mock"
+    }
     assert set(installed) - {"pip", "setuptools"} <= set(locked)
 
     # The contract recipe, in a user's checkout, installs this release the way it would install it
@@ -238,9 +287,14 @@ def test_release_build_job_runs_on_a_clean_copy_and_its_install_passes_the_smoke
     user = tmp_path / "user-repo"
     user.mkdir()
     port = free_port()
-    recipe_env = {**env, "PATH": f"{runner / 'smoke' / 'bin'}{os.pathsep}{os.environ['PATH']}",
-                  "DUMPLING_MOCK_VERSION": "0.9.1", "DUMPLING_MOCK_RELEASES": releases.as_uri(),
-                  "PIP_FIND_LINKS": str(tree / "dist"), "MOCK_URL": f"http://127.0.0.1:{port}"}
+    recipe_env = {
+        **env,
+        "PATH": f"{runner / 'smoke' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "DUMPLING_MOCK_VERSION": "0.9.1",
+        "DUMPLING_MOCK_RELEASES": releases.as_uri(),
+        "PIP_FIND_LINKS": str(tree / "dist"),
+        "MOCK_URL": f"http://127.0.0.1:{port}",
+    }
     job = load(REPO / "ci" / "github" / "contract.yml")["jobs"]["contract"]
     steps = [{**s, "run": s["run"].replace("--port 8080", f"--port {port}")} for s in steps_of(job) if "run" in s]
     try:
@@ -266,9 +320,17 @@ def run_steps(steps: list[dict], cwd: Path, env: dict[str, str]) -> list[str]:
         if "run" not in step:
             continue
         assert "${{" not in step["run"], f"{step['name']}: pass expressions through env, so this test can run it"
-        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                                cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"step {step['name']!r} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, (
+            f"step {step['name']!r} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
         github_env = Path(env["GITHUB_ENV"])
         if github_env.exists():
             env.update(line.split("=", 1) for line in github_env.read_text().splitlines() if "=" in line)
@@ -285,7 +347,9 @@ def test_version_comes_from_the_git_tag():
     from mock_server import __version__
 
     assert __version__ == version("dumpling-mock")
-    printed = subprocess.run([sys.executable, "-m", "mock_server", "--version"], capture_output=True, text=True, timeout=60)
+    printed = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert printed.stdout.strip() == f"dumpling-mock {__version__}"
 
 
@@ -311,20 +375,36 @@ def step_named(job: str, name: str) -> dict:
     return found
 
 
-@pytest.mark.parametrize(("tag", "version", "prerelease"), [
-    ("v1.2.3", "1.2.3", "false"), ("v1.3.0rc1", "1.3.0rc1", "true"), ("v2.0.0b2", "2.0.0b2", "true"),
-])
+@pytest.mark.parametrize(
+    ("tag", "version", "prerelease"),
+    [
+        ("v1.2.3", "1.2.3", "false"),
+        ("v1.3.0rc1", "1.3.0rc1", "true"),
+        ("v2.0.0b2", "2.0.0b2", "true"),
+    ],
+)
 def test_version_step_tells_releases_from_prereleases(tmp_path: Path, tag: str, version: str, prerelease: str):
     """`latest` and the GitHub release's pre-release flag follow this step's output."""
     out = tmp_path / "output"
-    env = {"PATH": os.environ["PATH"], "GITHUB_REF_NAME": tag, "GITHUB_OUTPUT": str(out), "GITHUB_ENV": str(tmp_path / "env")}
+    env = {
+        "PATH": os.environ["PATH"],
+        "GITHUB_REF_NAME": tag,
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_ENV": str(tmp_path / "env"),
+    }
     run_steps([step_named("build", "Version from the tag")], tmp_path, env)
-    assert dict(line.split("=", 1) for line in out.read_text().splitlines()) == {"version": version, "prerelease": prerelease}
+    assert dict(line.split("=", 1) for line in out.read_text().splitlines()) == {
+        "version": version,
+        "prerelease": prerelease,
+    }
 
 
 def test_image_name_step_lowercases_the_repository(tmp_path: Path):
     """GHCR refuses upper case; the recipes name ghcr.io/<owner>/<repo> in lower case."""
-    env = {"PATH": os.environ["PATH"], "GITHUB_REPOSITORY": "Dumpling-Mock/Dumpling-Mock",
-           "GITHUB_ENV": str(tmp_path / "env")}
+    env = {
+        "PATH": os.environ["PATH"],
+        "GITHUB_REPOSITORY": "Dumpling-Mock/Dumpling-Mock",
+        "GITHUB_ENV": str(tmp_path / "env"),
+    }
     run_steps([step_named("image", "Image name (GHCR wants it in lower case)")], tmp_path, env)
     assert (tmp_path / "env").read_text() == "IMAGE=ghcr.io/dumpling-mock/dumpling-mock\n"

@@ -59,7 +59,12 @@ def fire(port: int) -> list[Reply]:
         try:
             conn.connect()
             barrier.wait(timeout=60)
-            conn.request("POST", ENDPOINT, body=BODY, headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                ENDPOINT,
+                body=BODY,
+                headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+            )
             response = conn.getresponse()
             replies[index] = Reply(response.status, dict(response.getheaders()), response.read())
         except BaseException as exc:  # reported below, with the others
@@ -108,7 +113,9 @@ def cpu_ticks(pid: int) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_exactly_the_paid_for_requests_succeed(live_mock: Callable[..., LiveMock], workers: int) -> None:
-    mock = live_mock("--api-key", f"{KEY}:{AFFORDABLE * COST}", "--rate-limit", "1000000/minute", "--workers", str(workers))
+    mock = live_mock(
+        "--api-key", f"{KEY}:{AFFORDABLE * COST}", "--rate-limit", "1000000/minute", "--workers", str(workers)
+    )
     pids = workers_of(mock) if workers > 1 else []
     assert len(pids) == (workers if workers > 1 else 0)
     before = {pid: cpu_ticks(pid) for pid in pids}
@@ -137,4 +144,3 @@ def test_exactly_the_paid_for_requests_succeed(live_mock: Callable[..., LiveMock
     assert [e["status"] for e in journal].count(200) == AFFORDABLE
     for pid in pids:  # both workers took part in the burst
         assert cpu_ticks(pid) - before[pid] >= 5, "a worker served nothing"
-

@@ -73,7 +73,9 @@ def run_clients(port: int, prefix: str, run: Run, quota: int | None = None, kill
     """CLIENTS clients in parallel; with `kill`, SIGKILL that mock once KILL_AFTER answers are in."""
     stop = threading.Event()
     share = None if quota is None else -(-quota // CLIENTS)
-    threads = [threading.Thread(target=client_loop, args=(port, f"{prefix}{i}", run, stop, share)) for i in range(CLIENTS)]
+    threads = [
+        threading.Thread(target=client_loop, args=(port, f"{prefix}{i}", run, stop, share)) for i in range(CLIENTS)
+    ]
     for thread in threads:
         thread.start()
     if kill is not None:
@@ -106,7 +108,16 @@ def test_kill_9_loses_no_debit_and_invents_none(tmp_path: Path) -> None:
     requests are in flight at the kill, so the balance is also within 10 x CLIENTS of
     initial - 10 x (200s received)."""
     state = tmp_path / "state.sqlite3"
-    args = ["--state", str(state), "--api-key", f"{KEY}:{INITIAL}", "--rate-limit", "1000000/minute", "--journal-limit", "100000"]
+    args = [
+        "--state",
+        str(state),
+        "--api-key",
+        f"{KEY}:{INITIAL}",
+        "--rate-limit",
+        "1000000/minute",
+        "--journal-limit",
+        "100000",
+    ]
     run = Run()
 
     first = LiveMock(args).start()
@@ -145,7 +156,9 @@ def test_keys_credits_and_journal_survive_a_restart(tmp_path: Path, live_mock: C
     assert [(e["handle"], e["status"]) for e in journal] == [("videos-1", 200)]
 
 
-def test_without_state_reset_restores_the_start(make_client: Callable[..., TestClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_state_reset_restores_the_start(
+    make_client: Callable[..., TestClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     client = make_client(api_keys=(ApiKey(KEY, 100),))
     for _ in range(3):

@@ -41,7 +41,9 @@ def test_sigterm_finishes_the_request_in_flight_and_flushes_the_state(tmp_path: 
 
         def slow_request() -> None:
             try:
-                result["response"] = httpx.post(mock.base_url + ENDPOINT, json={"handle": "videos-3"}, headers=auth(KEY), timeout=30)
+                result["response"] = httpx.post(
+                    mock.base_url + ENDPOINT, json={"handle": "videos-3"}, headers=auth(KEY), timeout=30
+                )
             except httpx.HTTPError as exc:
                 result["error"] = exc
 
@@ -99,7 +101,10 @@ def make_foreign(path: Path) -> None:
 
 
 STATE_CASES = {
-    "garbage-bytes": (lambda p: p.write_bytes(bytes(range(256)) * 64), ["not a usable dumpling-mock state file", "file is not a database"]),
+    "garbage-bytes": (
+        lambda p: p.write_bytes(bytes(range(256)) * 64),
+        ["not a usable dumpling-mock state file", "file is not a database"],
+    ),
     "text-file": (lambda p: p.write_text("keys: none\n" * 100), ["file is not a database"]),
     "truncated": (make_truncated, ["not a usable dumpling-mock state file"]),
     "other-programs-database": (make_foreign, ["not a usable dumpling-mock state file"]),
@@ -145,4 +150,3 @@ def test_a_config_path_that_is_no_file_is_one_line_and_exit_2(tmp_path: Path, ma
     path = tmp_path / "mock.yaml"
     make(path)
     assert_one_line_error(serve("--config", str(path), cwd=tmp_path), "--config", str(path))
-

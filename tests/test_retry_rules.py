@@ -29,7 +29,9 @@ def verify(tmp_path: Path, policy: str) -> tuple[int, dict[str, Any]]:
     config = tmp_path / "mock.yaml"
     config.write_text(yaml.safe_dump({"faults": [SLOW_PAGE]}), encoding="utf-8")
     report = tmp_path / "report.json"
-    code = main(["verify-client", "--config", str(config), *SCENARIOS, "--report-json", str(report), "--", *RETRYING, policy])
+    code = main(
+        ["verify-client", "--config", str(config), *SCENARIOS, "--report-json", str(report), "--", *RETRYING, policy]
+    )
     return code, json.loads(report.read_text())
 
 
@@ -37,10 +39,14 @@ def rules(report: dict[str, Any]) -> set[str]:
     return {f["rule"] for r in report["requests"] for f in r["findings"]}
 
 
-def test_a_client_with_a_good_retry_policy_passes_every_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_client_with_a_good_retry_policy_passes_every_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, report = verify(tmp_path, "good")
     out = capsys.readouterr().out
-    assert "- (injected: CONNECTION_RESET_BY_PEER)" in out and out.endswith("verify-client: 9 requests, 0 violations, 0 warnings\nverify-client: OK\n")
+    assert "- (injected: CONNECTION_RESET_BY_PEER)" in out and out.endswith(
+        "verify-client: 9 requests, 0 violations, 0 warnings\nverify-client: OK\n"
+    )
     assert code == 0 and report["ok"], report
     assert rules(report) == set()
     shown = [(r["status"], r["example"], r["fault"]) for r in report["requests"]]
@@ -108,22 +114,39 @@ def test_gave_up_silently_needs_an_injected_failure_and_exit_zero(validator: Con
     injected = [entry(0.0, 502, forced="fault 1")]
     assert findings(injected, validator) == [["gave-up-silently"]]
     assert findings(injected, validator, exit_code=1) == [[]], "a client that says it failed did not fail silently"
-    assert findings([entry(0.0, 0, forced="fault 1 step 1 of 2", fault="EMPTY_RESPONSE")], validator) == [["gave-up-silently"]]
+    assert findings([entry(0.0, 0, forced="fault 1 step 1 of 2", fault="EMPTY_RESPONSE")], validator) == [
+        ["gave-up-silently"]
+    ]
     assert findings([entry(0.0, 503)], validator) == [[]], "the ledger's own 503 is not an injected one"
     assert findings([entry(0.0, 500, forced="fault 1")], validator) == [[]], "the page's 500s are not retryable"
 
 
 def test_retried_client_errors_and_successes(validator: ContractValidator) -> None:
     assert findings([entry(0.0, 404), entry(5.0, 404)], validator) == [[], ["retried-client-error"]]
-    assert findings([entry(0.0, 400, forced="Prefer header"), entry(1.0, 200)], validator) == [[], []], "Prefer was per request"
+    assert findings([entry(0.0, 400, forced="Prefer header"), entry(1.0, 200)], validator) == [[], []], (
+        "Prefer was per request"
+    )
     other = '{"handle": "videos-4"}'
-    assert findings([entry(0.0, 200), entry(1.0, 503), entry(2.0, 200)], validator) == [[], [], ["retried-after-success"]]
-    assert findings([entry(0.0, 200), entry(1.0, 200, body=other), entry(2.0, 200)], validator) == [[], [], ["page-refetch"]]
+    assert findings([entry(0.0, 200), entry(1.0, 503), entry(2.0, 200)], validator) == [
+        [],
+        [],
+        ["retried-after-success"],
+    ]
+    assert findings([entry(0.0, 200), entry(1.0, 200, body=other), entry(2.0, 200)], validator) == [
+        [],
+        [],
+        ["page-refetch"],
+    ]
 
 
 def test_the_retry_rules_are_documented_with_their_severity() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name, severity in [("gave-up-silently", VIOLATION), ("retried-client-error", WARNING), ("no-backoff", WARNING), ("retried-after-success", WARNING)]:
+    for name, severity in [
+        ("gave-up-silently", VIOLATION),
+        ("retried-client-error", WARNING),
+        ("no-backoff", WARNING),
+        ("retried-after-success", WARNING),
+    ]:
         assert RULE[name].severity == severity
         assert f"| `{name}` | {severity} | {RULE[name].what} |" in readme
 
@@ -131,7 +154,9 @@ def test_the_retry_rules_are_documented_with_their_severity() -> None:
 def test_every_error_counts_only_its_own_errors_beside_a_scenario(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     faulty = [sys.executable, str(ROOT / "tests" / "clients" / "faulty.py"), "stops-early"]  # one request
-    main(["verify-client", "--inject", "flaky:1", "--inject", "every-error", "--report-json", str(report), "--", *faulty])
+    main(
+        ["verify-client", "--inject", "flaky:1", "--inject", "every-error", "--report-json", str(report), "--", *faulty]
+    )
     data = json.loads(report.read_text())
     assert [(r["status"], r["forced"]) for r in data["requests"]] == [(502, "fault 1")]
     assert data["notes"][0].startswith("--inject every-error: none of the "), "flaky's 502 is not one of every-error's"

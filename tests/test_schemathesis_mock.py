@@ -33,7 +33,9 @@ def mock() -> Any:
     served.stop()
 
 
-def schemathesis(mock: LiveMock, tmp_path: Path, mode: str, key: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def schemathesis(
+    mock: LiveMock, tmp_path: Path, mode: str, key: str, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG, encoding="utf-8")
     reports = tmp_path / f"reports-{mode}"

@@ -33,7 +33,7 @@ from mock_server.server import secrets as key_secrets
 from mock_server.settings import Settings
 
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.~+/="
-FILLER = ' {}[]:,"\'!#$%&()*;<>?@\\^`|\t\né…\u2028'  # nothing a key is made of: a leak is a real one
+FILLER = " {}[]:,\"'!#$%&()*;<>?@\\^`|\t\né…\u2028"  # nothing a key is made of: a leak is a real one
 ENCODINGS: list[Callable[[str], str]] = [
     lambda k: k,
     json_escaped,
@@ -47,7 +47,9 @@ ENCODINGS: list[Callable[[str], str]] = [
     lambda k: k.replace("+", " "),  # a '+' read back as a form-decoded space
     lambda k: "".join(f"\\u{ord(c):04x}" if i % 2 else c for i, c in enumerate(k)),  # mixed
 ]
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+)
 keys = st.text(alphabet=KEY_ALPHABET, min_size=8, max_size=64)
 
 
@@ -123,15 +125,31 @@ def classifier() -> Classifier:
 
 @SETTINGS
 @given(st.data(), keys)
-def test_the_kit_reports_never_hold_the_key(tmp_path_factory: pytest.TempPathFactory, classifier: Classifier, data: st.DataObject, key: str) -> None:
+def test_the_kit_reports_never_hold_the_key(
+    tmp_path_factory: pytest.TempPathFactory, classifier: Classifier, data: st.DataObject, key: str
+) -> None:
     long = placed(key, filler_size=600)  # past the 400-character excerpt: cuts land anywhere
     recorder = Recorder(classifier, [key], {})
     for check in ("auth_enforced", "not_a_server_error"):
-        request = FakeRequest("POST", "http://127.0.0.1:1/api?k=" + data.draw(placed(key)), {"Authorization": f"Bearer {key}"}, data.draw(long).encode())
+        request = FakeRequest(
+            "POST",
+            "http://127.0.0.1:1/api?k=" + data.draw(placed(key)),
+            {"Authorization": f"Bearer {key}"},
+            data.draw(long).encode(),
+        )
         recorder.add(check, FakeResponse(request, data.draw(long).encode()), "title", data.draw(long))  # type: ignore[arg-type]
     summary = report.Summary(
-        target="http://127.0.0.1:1", exit_code=1, requests=2, successes=0, budget=2, credit_cost=10, fail_on=frozenset({"contract"}),
-        findings=list(recorder.findings.values()), examined={"auth_enforced": 1}, notes=[], problem="",
+        target="http://127.0.0.1:1",
+        exit_code=1,
+        requests=2,
+        successes=0,
+        budget=2,
+        credit_cost=10,
+        fail_on=frozenset({"contract"}),
+        findings=list(recorder.findings.values()),
+        examined={"auth_enforced": 1},
+        notes=[],
+        problem="",
     )
     written = report.write(summary, tmp_path_factory.mktemp("reports"))
     text = "".join(path.read_text("utf-8") for path in written)
@@ -158,7 +176,11 @@ def access_log() -> Iterator[None]:
 @SETTINGS
 @given(st.data(), keys)
 def test_the_mock_journal_state_file_and_access_log_never_hold_the_key(
-    mock_with_state: tuple[TestClient, Path], access_log: None, capsys: pytest.CaptureFixture[str], data: st.DataObject, key: str
+    mock_with_state: tuple[TestClient, Path],
+    access_log: None,
+    capsys: pytest.CaptureFixture[str],
+    data: st.DataObject,
+    key: str,
 ) -> None:
     client, folder = mock_with_state
     value = data.draw(placed(key))
@@ -169,9 +191,17 @@ def test_the_mock_journal_state_file_and_access_log_never_hold_the_key(
     elif where == "raw":
         body = value.encode()
     else:
-        document = {"handle": value} if where == "handle" else {"handle": "stoolpresidente", "note": value} if where == "field" else {"handle": "x", value: 1}
+        document = (
+            {"handle": value}
+            if where == "handle"
+            else {"handle": "stoolpresidente", "note": value}
+            if where == "field"
+            else {"handle": "x", value: 1}
+        )
         body = orjson.dumps(document)
-    assert client.put("/__admin/keys", json={"key": key, "credits": 10**6}).status_code == 200  # a valid key: the body is read
+    assert (
+        client.put("/__admin/keys", json={"key": key, "credits": 10**6}).status_code == 200
+    )  # a valid key: the body is read
     client.post(ENDPOINT, content=body, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     entry = client.get("/__admin/requests", params={"limit": 1}).json()["requests"][-1]
     assert entry["status"] != 401 and (entry["body"] or not body)
@@ -187,16 +217,22 @@ def test_the_mock_journal_state_file_and_access_log_never_hold_the_key(
 def echo_proxy() -> Iterator[TestClient]:
     target = HostileTarget().start()
     upstream = target.url("echo_body")
-    with TestClient(create_app(Settings(upstream=upstream), responder=Forwarder(upstream)), client=("127.0.0.1", 50000)) as client:
+    with TestClient(
+        create_app(Settings(upstream=upstream), responder=Forwarder(upstream)), client=("127.0.0.1", 50000)
+    ) as client:
         yield client
     target.stop()
 
 
 @SETTINGS
 @given(st.data(), keys)
-def test_the_proxy_header_and_journal_never_hold_an_echoed_key(echo_proxy: TestClient, data: st.DataObject, key: str) -> None:
+def test_the_proxy_header_and_journal_never_hold_an_echoed_key(
+    echo_proxy: TestClient, data: st.DataObject, key: str
+) -> None:
     body = orjson.dumps({"handle": "stoolpresidente", "note": data.draw(placed(key))})
-    answer = echo_proxy.post(ENDPOINT, content=body, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    answer = echo_proxy.post(
+        ENDPOINT, content=body, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    )
     assert answer.status_code == 200 and "x-mock-violations" in answer.headers  # the echo breaks the contract
     entry = echo_proxy.get("/__admin/requests", params={"limit": 1}).json()["requests"][-1]
     assert entry["body"] and entry["response_violations"]

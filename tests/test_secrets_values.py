@@ -64,7 +64,9 @@ def test_mask(key: str | None, shown: str) -> None:
 
 def test_digest_is_sha256_of_the_utf8_key() -> None:
     assert digest("abc") == hashlib.sha256(b"abc").digest()
-    assert digest("é\ud800") == hashlib.sha256("é".encode() + b"\xed\xa0\x80").digest()  # a lone surrogate does not raise
+    assert (
+        digest("é\ud800") == hashlib.sha256("é".encode() + b"\xed\xa0\x80").digest()
+    )  # a lone surrogate does not raise
     assert same_key(digest(KEY), KEY) is True
     assert same_key(digest(KEY), KEY.upper()) is False
 
@@ -90,7 +92,9 @@ def test_bearer_key(header: str | None, key: str | None) -> None:
     assert bearer_key(header) == key
 
 
-@pytest.mark.parametrize(("key", "size"), [(KEY, 8), ("x" * 100, 8), ("abcdefgh", 6), ("abcde", 5), ("abc", 3), ("abcdefghijkl", 7)])
+@pytest.mark.parametrize(
+    ("key", "size"), [(KEY, 8), ("x" * 100, 8), ("abcdefgh", 6), ("abcde", 5), ("abc", 3), ("abcdefghijkl", 7)]
+)
 def test_fragment_chars_is_4_more_than_the_mask_shows(key: str, size: int) -> None:
     assert fragment_chars(key) == size
 
@@ -107,7 +111,25 @@ SPECIAL = "sk_l{}ive0123456789x"  # 19 characters with `{}` one more: the mask i
 @pytest.mark.parametrize(
     ("char", "forms"),
     [
-        ("/", ["%2F", "%2f", "%252F", "%25252F", "%2525252F", "\\/", "\\\\/", "\\u002F", "\\x2f", "&#47;", "&#0047;", "&#x2F;", "&#X2f;", "&#x002f;"]),
+        (
+            "/",
+            [
+                "%2F",
+                "%2f",
+                "%252F",
+                "%25252F",
+                "%2525252F",
+                "\\/",
+                "\\\\/",
+                "\\u002F",
+                "\\x2f",
+                "&#47;",
+                "&#0047;",
+                "&#x2F;",
+                "&#X2f;",
+                "&#x002f;",
+            ],
+        ),
         ('"', ['\\"', "&quot;", "&QUOT;", "%22", "\\u0022"]),
         ("'", ["\\'", "&apos;", "&#39;"]),
         ("&", ["&amp;", "&AMP;", "%26"]),
@@ -178,7 +200,13 @@ def test_url_secrets() -> None:
     assert url_secrets(None) == []
     assert url_secrets("http://host:8080/path") == []
     assert url_secrets(at("user:secret12", "host/")) == ["user:secret12", b64("user:secret12"), "secret12"]
-    assert url_secrets(at("us%40r:p%2Fss", "host/")) == ["us%40r:p%2Fss", "us@r:p/ss", b64("us@r:p/ss"), "p%2Fss", "p/ss"]
+    assert url_secrets(at("us%40r:p%2Fss", "host/")) == [
+        "us%40r:p%2Fss",
+        "us@r:p/ss",
+        b64("us@r:p/ss"),
+        "p%2Fss",
+        "p/ss",
+    ]
     assert url_secrets(at("u:abc", "host/")) == ["u:abc", b64("u:abc")]  # a password under 4 only as part of the pair
     # a user alone (a token as the user name): it was a TypeError, a traceback from `dumpling-contract --base-url`
     assert url_secrets(at("token", "host/")) == ["token", "token:", b64("token:")]
@@ -205,7 +233,11 @@ def test_mask_bytes_excerpt_cuts_at_bytes() -> None:
 def test_mask_data() -> None:
     value = {"Authorization": "Bearer abcdefghijkl", KEY: ["a", 1, None, ("t",)], 3: "k%20"}
     assert mask_data(value, [KEY, ""]) == {"Authorization": "Bearer abc…jkl", SHOWN: ["a", 1, None, ["t"]], 3: "k%20"}
-    assert mask_data({"s": "hello world", "t": "hi", "u": "hello"}, [], limit=5) == {"s": "hello…", "t": "hi", "u": "hello"}
+    assert mask_data({"s": "hello world", "t": "hi", "u": "hello"}, [], limit=5) == {
+        "s": "hello…",
+        "t": "hi",
+        "u": "hello",
+    }
     assert mask_data(f"{KEY} and more", [KEY], limit=9) == SHOWN + "…"
     assert mask_data(f"a {KEY}", [KEY], limit=100) == f"a {SHOWN}"
     assert mask_data("a%20b", [], limit=5) == "a%20b"
@@ -274,7 +306,9 @@ def test_mask_data_cuts_dict_keys_and_list_items_too() -> None:
 def test_mask_bytes_excerpt_keeps_a_lone_surrogate_it_does_not_cut() -> None:
     assert mask_bytes_excerpt("%\ud800", [], 100) == "%\ud800"
     assert mask_bytes_excerpt("%\ud800", [], 4) == "%\ud800"  # 1 + 3 bytes: exactly the limit
-    assert mask_bytes_excerpt("a\ud800b" * 5, [], 4) == "a\ufffd\ufffd\ufffd"  # the surrogate's 3 bytes, cut from the text, are not UTF-8
+    assert (
+        mask_bytes_excerpt("a\ud800b" * 5, [], 4) == "a\ufffd\ufffd\ufffd"
+    )  # the surrogate's 3 bytes, cut from the text, are not UTF-8
 
 
 def test_url_secrets_edge_users() -> None:

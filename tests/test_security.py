@@ -59,8 +59,18 @@ def test_a_key_never_appears_in_full_in_logs_journal_state_or_responses(tmp_path
                 ("POST", ENDPOINT, {"Authorization": f"Token {unknown}", "Content-Type": "application/json"}, b"{}"),
                 ("GET", ENDPOINT, auth(key), b""),
                 ("POST", "/api/v1/other", auth(key), b"{}"),
-                ("PUT", "/__admin/keys", {"Content-Type": "application/json"}, b'{"key": "' + added.encode() + b'", "credits": 5}'),
-                ("PUT", "/__admin/keys", {"Content-Type": "application/json"}, b'{"key": "' + added.encode() + b'", "credits": -1}'),
+                (
+                    "PUT",
+                    "/__admin/keys",
+                    {"Content-Type": "application/json"},
+                    b'{"key": "' + added.encode() + b'", "credits": 5}',
+                ),
+                (
+                    "PUT",
+                    "/__admin/keys",
+                    {"Content-Type": "application/json"},
+                    b'{"key": "' + added.encode() + b'", "credits": -1}',
+                ),
                 ("GET", "/__admin/keys", {}, b""),
             ]
             for method, path, headers, body in requests:
@@ -86,7 +96,10 @@ def test_the_banner_and_settings_errors_hide_configured_keys(tmp_path: Path) -> 
     key = fresh_key()
     bad = subprocess.run(
         [sys.executable, "-m", "mock_server", "serve", "--port", str(free_port()), "--api-key", f"{key}:lots"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert bad.returncode == 2 and "--api-key" in bad.stderr and key not in bad.stderr + bad.stdout
     mock = LiveMock(["--api-key", f"{key}:10"]).start()
@@ -129,7 +142,9 @@ def compare_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any]]:
 
 
 @pytest.mark.parametrize("in_file", [False, True], ids=["memory", "state-file"])
-def test_keys_are_looked_up_by_digest_and_compared_in_constant_time(tmp_path: Path, compare_spy: list[tuple[Any, Any]], in_file: bool) -> None:
+def test_keys_are_looked_up_by_digest_and_compared_in_constant_time(
+    tmp_path: Path, compare_spy: list[tuple[Any, Any]], in_file: bool
+) -> None:
     key = fresh_key()
     store = open_store(tmp_path / "state.sqlite3" if in_file else None, [ApiKey(key, 10)], Settings().rate_limit, 10)
     assert store.find_key(key) is not None
@@ -160,7 +175,9 @@ def test_loopback_callers_reach_the_admin_api_without_a_token(host: str) -> None
     assert caller(host).get("/__admin/keys").status_code == 200
 
 
-@pytest.mark.parametrize("host", ["10.1.2.3", "192.168.1.20", "172.17.0.1", "203.0.113.7", "::ffff:10.1.2.3", "fe80::1", "testclient", ""])
+@pytest.mark.parametrize(
+    "host", ["10.1.2.3", "192.168.1.20", "172.17.0.1", "203.0.113.7", "::ffff:10.1.2.3", "fe80::1", "testclient", ""]
+)
 def test_other_callers_are_refused_every_admin_operation(host: str) -> None:
     client = caller(host)
     for method, path in SECURED:
@@ -245,7 +262,10 @@ def repository_files() -> list[Path]:
     try:
         listed = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT, capture_output=True, check=True, timeout=60,
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=60,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout")
@@ -271,7 +291,9 @@ def test_no_vendor_key_is_committed() -> None:
 
 def test_the_vendor_key_rule_catches_a_real_looking_key() -> None:
     assert RANDOM_PART.search("sk_live_" + secrets.token_hex(16))
-    assert not any(RANDOM_PART.search(k) for k in ("sk_test_team_a", "sk_live_abc123", "sk_bench_0123456789abcdef", "sk_xxx"))
+    assert not any(
+        RANDOM_PART.search(k) for k in ("sk_test_team_a", "sk_live_abc123", "sk_bench_0123456789abcdef", "sk_xxx")
+    )
 
 
 def test_no_generic_secret_is_committed() -> None:
@@ -281,7 +303,11 @@ def test_no_generic_secret_is_committed() -> None:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.settings import transient_settings
 
-    plugins = [{"name": cls.__name__} for cls in get_mapping_from_secret_type_to_class().values() if cls.__name__ != "KeywordDetector"]
+    plugins = [
+        {"name": cls.__name__}
+        for cls in get_mapping_from_secret_type_to_class().values()
+        if cls.__name__ != "KeywordDetector"
+    ]
     collection = detect_secrets.SecretsCollection()
     with transient_settings({"plugins_used": plugins}):
         for path in repository_files():

@@ -66,7 +66,9 @@ def test_the_pages_curl_example_runs_unchanged(mock: LiveMock) -> None:
     assert body["aweme_list"] and body["has_more"] in (0, 1)
     assert {v["author"]["unique_id"] for v in body["aweme_list"]} == {"stoolpresidente"}
     (entry,) = journal(mock)[before:]
-    assert (entry["status"], entry["warnings"], entry["violations"]) == (200, [], []), "the page's request is a clean one"
+    assert (entry["status"], entry["warnings"], entry["violations"]) == (200, [], []), (
+        "the page's request is a clean one"
+    )
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")

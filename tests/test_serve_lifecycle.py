@@ -81,7 +81,10 @@ def test_a_port_in_use_ends_serve_with_one_line_and_exit_3_before_any_banner() -
         owner.listen()
         port = owner.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "mock_server", "serve", "--port", str(port)], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "mock_server", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 3
     assert result.stdout == ""
@@ -126,7 +129,11 @@ def test_workers_exit_when_their_parent_is_killed() -> None:
     workers: list[int] = []
     try:
         serve.wait_for(BANNER, timeout=60)
-        workers = [pid for pid in children(serve.proc.pid) if "--multiprocessing-fork" in Path(f"/proc/{pid}/cmdline").read_text()]
+        workers = [
+            pid
+            for pid in children(serve.proc.pid)
+            if "--multiprocessing-fork" in Path(f"/proc/{pid}/cmdline").read_text()
+        ]
         assert len(workers) == 2
         serve.proc.kill()  # kill -9: the parent gets no chance to stop its workers
         serve.proc.wait(timeout=10)

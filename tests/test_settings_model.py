@@ -15,13 +15,25 @@ from mock_server.settings import ApiKey, RateLimit, Settings, SettingsError, fro
     ("fields", "message"),
     [
         ({"seed": "seven"}, "seed: must be a whole number from 0 to 9223372036854775807 (got 'seven')"),
-        ({"rate_limit": "2/sec0nd"}, "rate_limit: must look like 600/minute or 2/s (N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1) (got '2/sec0nd')"),
-        ({"rate_limit": RateLimit(0, 60)}, "rate_limit: must look like 600/minute or 2/s (N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1) (got '0/60second')"),
-        ({"api_keys": (ApiKey("has space", 3),)}, "api_keys: a key is 1-512 printable characters without spaces, ':' or ',' (got (hidden))"),
+        (
+            {"rate_limit": "2/sec0nd"},
+            "rate_limit: must look like 600/minute or 2/s (N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1) (got '2/sec0nd')",
+        ),
+        (
+            {"rate_limit": RateLimit(0, 60)},
+            "rate_limit: must look like 600/minute or 2/s (N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1) (got '0/60second')",
+        ),
+        (
+            {"api_keys": (ApiKey("has space", 3),)},
+            "api_keys: a key is 1-512 printable characters without spaces, ':' or ',' (got (hidden))",
+        ),
         ({"page_size": 0}, "page_size: must be a whole number from 1 to 100 (got 0)"),
         ({"port": True}, "port: must be a whole number from 0 to 65535 (got True)"),
         ({"handles": {"alice": -1}}, "handles: must be a whole number from 0 to 10000000 (got {'alice': -1})"),
-        ({"contract": Path("/no/such/contract.yaml")}, "contract: no such file: /no/such/contract.yaml (got '/no/such/contract.yaml')"),
+        (
+            {"contract": Path("/no/such/contract.yaml")},
+            "contract: no such file: /no/such/contract.yaml (got '/no/such/contract.yaml')",
+        ),
     ],
 )
 def test_bad_values_fail_at_construction(fields: dict[str, object], message: str) -> None:

@@ -25,7 +25,9 @@ ROOMY = RateLimit(1000, 60)  # far above what any test here sends
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     opened: list[Store] = []
 
-    def make(credits: int = 100, rate: RateLimit = ROOMY, journal_limit: int = 50, keys: list[ApiKey] | None = None) -> Store:
+    def make(
+        credits: int = 100, rate: RateLimit = ROOMY, journal_limit: int = 50, keys: list[ApiKey] | None = None
+    ) -> Store:
         path = tmp_path / f"state{len(opened)}.sqlite3" if request.param == "state-file" else None
         store = open_store(path, keys or [ApiKey(KEY, credits), ApiKey(OTHER, 0, active=False)], rate, journal_limit)
         opened.append(store)

@@ -38,7 +38,9 @@ def test_window_count(window: int, counted_window: int, used: int, count: int) -
         (200, 0, None, 1, 5, (200, 0)),  # a free operation needs no balance
     ],
 )
-def test_decide(candidate: int, cost: int, credits: int | None, used: int, limit: int, decision: tuple[int, int]) -> None:
+def test_decide(
+    candidate: int, cost: int, credits: int | None, used: int, limit: int, decision: tuple[int, int]
+) -> None:
     assert decide(candidate, cost, credits, used, limit) == decision
 
 

@@ -65,7 +65,9 @@ def test_each_connection_fault_happens_on_the_socket_and_in_the_journal(base_url
     assert exchange(base_url)[:2] == (garbage(9), "eof")
     stalled, how, seconds = exchange(base_url)
     head, _, body = stalled.partition(b"\r\n\r\n")
-    length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")).split(b":")[1])
+    length = int(
+        next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")).split(b":")[1]
+    )
     assert head.startswith(b"HTTP/1.1 200 OK") and how == "eof"
     assert len(body) == length // 2, "half the body, then silence"
     assert seconds >= STALL_MS / 1000 * 0.9
@@ -79,7 +81,11 @@ def test_each_connection_fault_happens_on_the_socket_and_in_the_journal(base_url
         (200, "STALLED_BODY", "fault 1 step 5 of 5"),
     ]
     assert admin.get("/__admin/keys").json()["keys"] == credits, "a broken connection costs nothing"
-    normal = httpx.post(base_url + ENDPOINT, content=BODY, headers={"Authorization": "Bearer sk_mock_demo", "Content-Type": "application/json"})
+    normal = httpx.post(
+        base_url + ENDPOINT,
+        content=BODY,
+        headers={"Authorization": "Bearer sk_mock_demo", "Content-Type": "application/json"},
+    )
     assert normal.status_code == 200, "after the last step: normal service"
     assert normal.headers["x-ratelimit-remaining"] == str(1000 - 6), "broken connections count in the rate-limit window"
 
@@ -87,7 +93,11 @@ def test_each_connection_fault_happens_on_the_socket_and_in_the_journal(base_url
 def test_serve_takes_the_same_fault_from_its_flag_and_resets_for_real(live_mock: Any) -> None:
     mock = live_mock("--fault", "{steps: [reset, 503], match: {handle: videos-25, page: 1}}", "--retry-after", "2")
     assert exchange(mock.base_url)[:2] == (b"", "reset")
-    again = httpx.post(mock.base_url + ENDPOINT, content=BODY, headers={"Authorization": "Bearer sk_mock_demo", "Content-Type": "application/json"})
+    again = httpx.post(
+        mock.base_url + ENDPOINT,
+        content=BODY,
+        headers={"Authorization": "Bearer sk_mock_demo", "Content-Type": "application/json"},
+    )
     assert again.status_code == 503 and again.headers["retry-after"] == "2"
     entries = httpx.get(mock.base_url + "/__admin/requests").json()["requests"]
     assert [(e["status"], e.get("fault")) for e in entries] == [(0, "CONNECTION_RESET_BY_PEER"), (503, None)]

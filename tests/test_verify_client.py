@@ -49,7 +49,9 @@ def rules(report: dict[str, Any]) -> set[str]:
 
 def page_example(heading: str, language: str) -> str:
     """A code block of the vendor's page, as the page has it."""
-    match = re.search(rf"### {re.escape(heading)}\s*```{language}[^\n]*\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)
+    match = re.search(
+        rf"### {re.escape(heading)}\s*```{language}[^\n]*\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S
+    )
     assert match, f"no {language} block under '### {heading}' in {PAGE}"
     return match.group(1)
 
@@ -61,7 +63,10 @@ def test_the_pages_node_fetch_example_passes(tmp_path: Path, capsys: pytest.Capt
     assert code.count(f"'{VENDOR_BASE}") == 1
     # The only changes: the base URL, and the page's own commented "Example usage" line is run.
     code = code.replace(f"'{VENDOR_BASE}", "process.env.DUMPLING_BASE_URL + '")
-    code = code.replace("// getTikTokProfileVideos('YOUR_API_KEY', 'stoolpresidente');", "getTikTokProfileVideos('YOUR_API_KEY', 'stoolpresidente');")
+    code = code.replace(
+        "// getTikTokProfileVideos('YOUR_API_KEY', 'stoolpresidente');",
+        "getTikTokProfileVideos('YOUR_API_KEY', 'stoolpresidente');",
+    )
     script = tmp_path / "example.mjs"
     script.write_text(code)
 
@@ -274,7 +279,11 @@ def test_bodies_the_journal_cannot_replay(validator: ContractValidator) -> None:
     latin1 = entry('{"handle": "caf\ufffd"}', 400)
     empty = entry("", 400)
     analysis = analyse([cut, latin1, empty], validator)
-    assert [[f.rule for f in r.findings] for r in analysis.requests] == [["body-unchecked"], ["body-not-json"], ["body-not-json"]]
+    assert [[f.rule for f in r.findings] for r in analysis.requests] == [
+        ["body-unchecked"],
+        ["body-not-json"],
+        ["body-not-json"],
+    ]
 
 
 def test_a_cursor_from_elsewhere_is_a_warning(validator: ContractValidator) -> None:
@@ -284,8 +293,14 @@ def test_a_cursor_from_elsewhere_is_a_warning(validator: ContractValidator) -> N
 
 
 def test_response_summary_keeps_top_level_scalars_of_successes() -> None:
-    body = json.dumps({"aweme_list": [{"aweme_id": "1"}], "max_cursor": "9", "has_more": 1, "extra": {"now": 1}}).encode()
-    assert response_summary(200, body) == {"max_cursor": "9", "has_more": 1, "aweme_list#count": 1}  # the list: only its length (and pins)
+    body = json.dumps(
+        {"aweme_list": [{"aweme_id": "1"}], "max_cursor": "9", "has_more": 1, "extra": {"now": 1}}
+    ).encode()
+    assert response_summary(200, body) == {
+        "max_cursor": "9",
+        "has_more": 1,
+        "aweme_list#count": 1,
+    }  # the list: only its length (and pins)
     assert response_summary(404, b'{"error": "x"}') is None
     assert response_summary(200, b"not json") is None
     assert response_summary(200, b"[1]") is None
@@ -313,7 +328,13 @@ def test_settings_are_a_fresh_loopback_mock(tmp_path: Path) -> None:
     config.write_text(f"seed: 7\nport: 9999\nstate: {tmp_path / 'state.sqlite3'}\nupstream: http://127.0.0.1:9\n")
     args = argparse.Namespace(seed=None, config=str(config), api_key="sk_test_key:30")
     settings = mock_settings(args, {}, Misbehaviour(rate_limit_after=4))
-    assert (settings.seed, settings.port, settings.state, settings.upstream, settings.host) == (7, 0, None, None, "127.0.0.1")
+    assert (settings.seed, settings.port, settings.state, settings.upstream, settings.host) == (
+        7,
+        0,
+        None,
+        None,
+        "127.0.0.1",
+    )
     assert [(k.key, k.credits) for k in settings.api_keys] == [("sk_test_key", 30)]
     assert (settings.rate_limit.requests, dataclasses.asdict(settings.rate_limit)["period_s"]) == (4, 86_400)
 

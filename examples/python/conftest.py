@@ -29,7 +29,9 @@ def dumpling_url() -> Iterator[str]:
     try:
         from testcontainers.core.container import DockerContainer
     except ImportError:
-        pytest.fail("set DUMPLING_BASE_URL to a running mock, or `pip install testcontainers` to start its image", pytrace=False)
+        pytest.fail(
+            "set DUMPLING_BASE_URL to a running mock, or `pip install testcontainers` to start its image", pytrace=False
+        )
 
     container = DockerContainer(IMAGE).with_exposed_ports(8080).with_env("DUMPLING_MOCK_ADMIN_TOKEN", ADMIN_TOKEN)
     with container:  # starting the container: the only part `make test` does not run

@@ -11,7 +11,9 @@ import httpx
 ENDPOINT = "/api/v1/get-tiktok-profile-videos"
 
 
-def fetch_all_videos(base_url: str, api_key: str, handle: str, retries: int = 3, backoff_s: float = 0.05) -> list[dict[str, Any]]:
+def fetch_all_videos(
+    base_url: str, api_key: str, handle: str, retries: int = 3, backoff_s: float = 0.05
+) -> list[dict[str, Any]]:
     """Every video of `handle`, newest first. A 503 is retried `retries` times, waiting
     backoff_s, 2 x backoff_s, ... (short here; use seconds against the real API)."""
     videos: list[dict[str, Any]] = []

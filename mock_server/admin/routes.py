@@ -64,7 +64,12 @@ def admin_routes(ctx: Context) -> list[Route]:
     store = ctx.store
 
     async def health(request: Request, body: Any) -> Any:
-        return {"status": "ok", "version": __version__, "seed": ctx.settings.seed, "operations": len(ctx.contract.operations)}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "seed": ctx.settings.seed,
+            "operations": len(ctx.contract.operations),
+        }
 
     async def list_keys(request: Request, body: Any) -> Any:
         return {"keys": store.keys()}
@@ -72,7 +77,9 @@ def admin_routes(ctx: Context) -> list[Route]:
     async def put_key(request: Request, body: Any) -> Any:
         # A partial update (only the fields sent change); a new key starts with the default credits.
         fields = [name for name in KEY_FIELDS if name in body]
-        return store.put_key(ApiKey(body["key"], body.get("credits", DEFAULT_CREDITS), body.get("active", True)), fields)
+        return store.put_key(
+            ApiKey(body["key"], body.get("credits", DEFAULT_CREDITS), body.get("active", True)), fields
+        )
 
     async def reset(request: Request, body: Any) -> Any:
         store.reset()

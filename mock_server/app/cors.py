@@ -34,7 +34,7 @@ class _Cors(CORSMiddleware):
             return response
         reason = bytes(response.body).decode("latin-1")  # "Disallowed CORS origin, method"
         headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
-        headers["X-Mock-Reason"] = f"CORS preflight refused: {reason[len('Disallowed CORS '):]} not allowed by --cors"
+        headers["X-Mock-Reason"] = f"CORS preflight refused: {reason[len('Disallowed CORS ') :]} not allowed by --cors"
         return JSONResponse({"error": reason}, status_code=response.status_code, headers=headers)
 
 
@@ -43,7 +43,14 @@ class CorsOutsideAdmin:
 
     def __init__(self, app: ASGIApp, origins: Sequence[str], expose: Sequence[str]) -> None:
         self.app = app
-        self.cors = _Cors(app, allow_origins=list(origins), allow_methods=["*"], allow_headers=["*"], expose_headers=list(expose), max_age=600)
+        self.cors = _Cors(
+            app,
+            allow_origins=list(origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=list(expose),
+            max_age=600,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith(ADMIN_PREFIX):

@@ -40,7 +40,12 @@ from mock_server.settings import Settings, SettingsError, settings_from_json
 SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` hands settings to workers
 
 
-def build_context(settings: Settings, contract: Contract | None = None, validator: ContractValidator | None = None, install_faults: bool = True) -> Context:
+def build_context(
+    settings: Settings,
+    contract: Contract | None = None,
+    validator: ContractValidator | None = None,
+    install_faults: bool = True,
+) -> Context:
     """`contract` and `validator`, when given, were built from settings.contract/overlay already
     (the pytest plugin parses and compiles them once per run, not once per mock).
     `install_faults=False` for `--workers` children: the parent installed the configured faults
@@ -51,14 +56,18 @@ def build_context(settings: Settings, contract: Contract | None = None, validato
         configured = faults.check_configured(settings.faults, contract) if settings.faults else []
     except faults.FaultError as exc:
         raise SettingsError(f"--fault / faults: {exc}") from None
-    store = open_store(settings.state, settings.keys, settings.rate_limit, settings.journal_limit, settings.journal_max_bytes)
+    store = open_store(
+        settings.state, settings.keys, settings.rate_limit, settings.journal_limit, settings.journal_max_bytes
+    )
     if install_faults and configured:
         store.clear_faults()  # configured faults replace those a state file kept from the last run
         faults.install(store, configured)
     return Context(settings, contract, validator or ContractValidator(contract), store, random.Random(settings.seed))
 
 
-def create_app(settings: Settings | None = None, responder: Respond = mock_respond, ctx: Context | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, responder: Respond = mock_respond, ctx: Context | None = None
+) -> FastAPI:
     ctx = ctx or build_context(settings or Settings())
 
     @asynccontextmanager
@@ -107,14 +116,18 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
         headers["X-Mock-Reason"] = header_value(f"no operation of the contract at {request.url.path}", 512)
     elif exc.status_code == 405:
         allowed = headers.get("Allow") or headers.get("allow") or ""
-        headers["X-Mock-Reason"] = header_value(f"{request.method} is not an operation at {request.url.path}; allowed: {allowed}", 512)
+        headers["X-Mock-Reason"] = header_value(
+            f"{request.method} is not an operation at {request.url.path}; allowed: {allowed}", 512
+        )
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """A bug must never show a traceback to the client: log it, answer the documented 500 shape."""
     logs.EVENTS.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = {"error": "An unexpected server error occurred while fetching the TikTok profile videos: internal mock error"}
+    body = {
+        "error": "An unexpected server error occurred while fetching the TikTok profile videos: internal mock error"
+    }
     return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
 

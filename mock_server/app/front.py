@@ -44,7 +44,11 @@ def swagger_ui_dir() -> Path:
 def example_curl(ctx: Context, base_url: str) -> str:
     """The request the banner prints (for another contract: its first operation), with the demo
     key when the demo keys are on, never a configured key."""
-    key = next((k.key for k in ctx.settings.keys if k.active), "YOUR_API_KEY") if not ctx.settings.api_keys else "YOUR_API_KEY"
+    key = (
+        next((k.key for k in ctx.settings.keys if k.active), "YOUR_API_KEY")
+        if not ctx.settings.api_keys
+        else "YOUR_API_KEY"
+    )
     ops = ctx.contract.operations
     op = next((o for o in ops if o.operation_id == TIKTOK_OPERATION), ops[0] if ops else None)
     if op is None:
@@ -53,7 +57,7 @@ def example_curl(ctx: Context, base_url: str) -> str:
         return (
             f"curl -X POST {base_url}{op.path} \\\n"
             f"  -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
-            "  -d '{ \"handle\": \"stoolpresidente\" }'"
+            '  -d \'{ "handle": "stoolpresidente" }\''
         )
     parts = [f"curl -X {op.method} {base_url}{op.path}"]
     if op.secured:
@@ -86,7 +90,8 @@ def wants_html(request: Request) -> bool:
 
 def home_page(data: dict[str, Any]) -> str:
     rows = "".join(
-        f"<li><code>{html.escape(op['method'])} {html.escape(op['path'])}</code> {html.escape(op['summary'])}</li>" for op in data["operations"]
+        f"<li><code>{html.escape(op['method'])} {html.escape(op['path'])}</code> {html.escape(op['summary'])}</li>"
+        for op in data["operations"]
     )
     links = "".join(f'<li><a href="{href}">{href}</a></li>' for href in LINKS.values())
     return f"""<!DOCTYPE html>

@@ -51,38 +51,99 @@ SERVE_FLAGS = (
     ("--journal-limit", "request journal entries kept (default 10000)"),
     ("--journal-max-bytes", "request journal's total size, e.g. 32MB (default; KB/MB/GB are powers of 1024)"),
     ("--max-body-bytes", "largest request body accepted (default 65536)"),
-    ("--client-timeout", "seconds a client has to send its request headers, and again its body (API and admin; default 10)"),
+    (
+        "--client-timeout",
+        "seconds a client has to send its request headers, and again its body (API and admin; default 10)",
+    ),
     ("--page-size", "videos per page (default 10)"),
     ("--contract", "vendor OpenAPI YAML to serve instead of the bundled one"),
     ("--overlay", "OpenAPI Overlay to apply instead of the bundled prose overlay"),
-    ("--retry-after", "Retry-After on 503s: off (default: the vendor does not document it), window (seconds until the rate-limit window resets) or SECONDS"),
+    (
+        "--retry-after",
+        "Retry-After on 503s: off (default: the vendor does not document it), window (seconds until the rate-limit window resets) or SECONDS",
+    ),
     ("--cors", "origins a browser page may call the mock from, comma-separated, or * (default: CORS off)"),
-    ("--fidelity", "docs (default: the vendor page's item shape) or tiktok (TikTok's full aweme shape: music, text_extra, play_addr, ...)"),
-    ("--quirks", "TikTok pagination quirks to serve, comma-separated: pinned, duplicates, empty-page, page-sizes, zero-cursor, or all (default: none)"),
-    ("--validation", "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)"),
+    (
+        "--fidelity",
+        "docs (default: the vendor page's item shape) or tiktok (TikTok's full aweme shape: music, text_extra, play_addr, ...)",
+    ),
+    (
+        "--quirks",
+        "TikTok pagination quirks to serve, comma-separated: pinned, duplicates, empty-page, page-sizes, zero-cursor, or all (default: none)",
+    ),
+    (
+        "--validation",
+        "documented (default: the YAML, the page's prose and the mock's assumptions) or vendor (accept what the vendor's YAML accepts)",
+    ),
 )
 
 
-PROXY_FLAGS = {"--host", "--port", "--config", "--log-level", "--admin-token", "--journal-limit", "--journal-max-bytes", "--max-body-bytes", "--client-timeout", "--contract", "--overlay", "--validation"}
+PROXY_FLAGS = {
+    "--host",
+    "--port",
+    "--config",
+    "--log-level",
+    "--admin-token",
+    "--journal-limit",
+    "--journal-max-bytes",
+    "--max-body-bytes",
+    "--client-timeout",
+    "--contract",
+    "--overlay",
+    "--validation",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dumpling-mock", description="Offline twin of DumplingAI's get-tiktok-profile-videos.")
+    parser = argparse.ArgumentParser(
+        prog="dumpling-mock", description="Offline twin of DumplingAI's get-tiktok-profile-videos."
+    )
     parser.add_argument("--version", action="version", version=f"dumpling-mock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="start the mock server")
     for flag, help_text in SERVE_FLAGS:
         serve.add_argument(flag, help=help_text)
-    serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY[:CREDITS]", help="an API key and its credits (repeatable; default: the demo keys)")
-    serve.add_argument("--replay", action="append", metavar="FILE.har", help="answer recorded requests with their recorded status and body (repeatable; earlier files win)")
-    serve.add_argument("--on-miss", choices=ON_MISS, help="a request not in the recordings: generate (default), 404 or error (500)")
-    serve.add_argument("--fault", action="append", dest="faults", metavar="YAML", help="a fault, as the admin API takes it, in YAML or JSON, e.g. '{steps: [503, reset, 200], match: {page: 3}}' (repeatable)")
-    verify = commands.add_parser("verify-client", help="run your client against a fresh mock and check every request it makes")
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY[:CREDITS]",
+        help="an API key and its credits (repeatable; default: the demo keys)",
+    )
+    serve.add_argument(
+        "--replay",
+        action="append",
+        metavar="FILE.har",
+        help="answer recorded requests with their recorded status and body (repeatable; earlier files win)",
+    )
+    serve.add_argument(
+        "--on-miss", choices=ON_MISS, help="a request not in the recordings: generate (default), 404 or error (500)"
+    )
+    serve.add_argument(
+        "--fault",
+        action="append",
+        dest="faults",
+        metavar="YAML",
+        help="a fault, as the admin API takes it, in YAML or JSON, e.g. '{steps: [503, reset, 200], match: {page: 3}}' (repeatable)",
+    )
+    verify = commands.add_parser(
+        "verify-client", help="run your client against a fresh mock and check every request it makes"
+    )
     verify_client.add_arguments(verify)
-    proxy = commands.add_parser("proxy", help="validating reverse proxy: forward to a real API, check both ways against the contract")
+    proxy = commands.add_parser(
+        "proxy", help="validating reverse proxy: forward to a real API, check both ways against the contract"
+    )
     proxy.add_argument("--upstream", help="base URL to forward to, e.g. https://staging.example.com (required)")
-    proxy.add_argument("--record", metavar="FILE.har", help="record every interaction with the upstream into a HAR 1.2 file, credentials scrubbed")
-    proxy.add_argument("--max-requests", metavar="N", help="with --record: forward at most N requests (each may cost credits), then answer 503")
+    proxy.add_argument(
+        "--record",
+        metavar="FILE.har",
+        help="record every interaction with the upstream into a HAR 1.2 file, credentials scrubbed",
+    )
+    proxy.add_argument(
+        "--max-requests",
+        metavar="N",
+        help="with --record: forward at most N requests (each may cost credits), then answer 503",
+    )
     for flag, help_text in SERVE_FLAGS:
         if flag in PROXY_FLAGS:
             proxy.add_argument(flag, help=help_text)
@@ -145,7 +206,9 @@ def serve(settings: Settings, recording: Recording = Recording()) -> int:
         return serving.run_one(uvicorn.Config(app, **common), sock, ready)
     ctx.store.close()
     os.environ[SETTINGS_ENV] = settings_to_json(settings)
-    config = uvicorn.Config("mock_server.app.factory:create_app_from_env", factory=True, workers=settings.workers, **common)
+    config = uvicorn.Config(
+        "mock_server.app.factory:create_app_from_env", factory=True, workers=settings.workers, **common
+    )
     code, stopped_by = serving.run_workers(config, sock, ready)
     if scratch:
         shutil.rmtree(scratch, True)  # now: a signal re-raised below ends the process without atexit
@@ -171,7 +234,11 @@ def _responder(settings: Settings, recording: Recording = Recording(), ctx: Any 
             raise SettingsError(f"--record: cannot write {recording.record} ({exc.strerror or exc})") from None
     if recording.replay:
         recorded = index(ctx.contract, list(recording.replay))
-        print(f"dumpling-mock: replaying {len(recorded)} recorded request(s) from {', '.join(p.name for p in recording.replay)}; misses: {recording.on_miss}", file=sys.stderr, flush=True)
+        print(
+            f"dumpling-mock: replaying {len(recorded)} recorded request(s) from {', '.join(p.name for p in recording.replay)}; misses: {recording.on_miss}",
+            file=sys.stderr,
+            flush=True,
+        )
         return Replayer(recorded, recording.on_miss)
     return mock_respond
 
@@ -193,7 +260,12 @@ def _recording(args: argparse.Namespace) -> Recording:
     on_miss = getattr(args, "on_miss", None)
     if on_miss and not replay:
         raise SettingsError("--on-miss: only with --replay FILE.har")
-    return Recording(Path(record).expanduser() if record else None, int(max_requests) if max_requests else None, replay, on_miss or "generate")
+    return Recording(
+        Path(record).expanduser() if record else None,
+        int(max_requests) if max_requests else None,
+        replay,
+        on_miss or "generate",
+    )
 
 
 def _banner(settings: Settings) -> None:
@@ -213,7 +285,7 @@ def _banner(settings: Settings) -> None:
         f"dumpling-mock {__version__} on http://{host}:{settings.port} (seed {settings.seed}, {len(settings.keys)} key(s))\n"
         f"Try:\n  curl -X POST http://{host}:{settings.port}/api/v1/get-tiktok-profile-videos \\\n"
         f"    -H 'Authorization: Bearer {shown}' -H 'Content-Type: application/json' \\\n"
-        f"    -d '{{ \"handle\": \"stoolpresidente\" }}'\n",
+        f'    -d \'{{ "handle": "stoolpresidente" }}\'\n',
         file=sys.stderr,
         flush=True,
     )
@@ -222,7 +294,9 @@ def _banner(settings: Settings) -> None:
 def print_contract(args: argparse.Namespace) -> int:
     from mock_server.contract.document import load_contract
 
-    contract = load_contract(Path(args.contract) if args.contract else None, Path(args.overlay) if args.overlay else None)
+    contract = load_contract(
+        Path(args.contract) if args.contract else None, Path(args.overlay) if args.overlay else None
+    )
     sys.stdout.write(contract.yaml_text if args.format == "yaml" else contract.json_bytes.decode() + "\n")
     return 0
 
@@ -233,14 +307,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             recording = _recording(args)
             flags = {k: v for k, v in vars(args).items() if k not in ("command", "replay", "on_miss")}
-            return serve(resolve(flags, os.environ), recording) if recording.replay else serve(resolve(flags, os.environ))
+            return (
+                serve(resolve(flags, os.environ), recording) if recording.replay else serve(resolve(flags, os.environ))
+            )
         if args.command == "contract":
             return contract_commands.run(args) if args.contract_command in ("diff", "update") else print_contract(args)
         if args.command == "verify-client":
             return verify_client.main(args)
         if args.command == "proxy":
             recording = _recording(args)
-            settings = resolve({k: v for k, v in vars(args).items() if k not in ("command", "record", "max_requests")}, os.environ)
+            settings = resolve(
+                {k: v for k, v in vars(args).items() if k not in ("command", "record", "max_requests")}, os.environ
+            )
             if settings.upstream is None:
                 raise SettingsError("proxy: --upstream URL is required (or DUMPLING_MOCK_UPSTREAM)")
             proxy_settings = dataclasses.replace(settings, workers=1)

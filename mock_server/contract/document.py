@@ -138,7 +138,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_contract(vendor: Path | None = None, overlay: Path | None | bool = None, validation: str = "documented") -> Contract:
+def load_contract(
+    vendor: Path | None = None, overlay: Path | None | bool = None, validation: str = "documented"
+) -> Contract:
     """Vendor YAML (default: the bundled one) + overlay (False: none). By default the bundled
     prose overlay applies to the bundled YAML only: its targets are that file's, so another
     vendor's YAML is served as it is unless an overlay is given. `validation="vendor"`: request

@@ -21,7 +21,9 @@ from mock_server.contract.document import Contract, Operation
 from mock_server.server.memo import BodyMemo
 
 NAMED_SCHEMAS = ("properties", "patternProperties", "definitions", "schemas")  # name -> schema mappings
-PLACEHOLDER = re.compile(r"\\\[[^\]]+\\\]")  # an escaped "[handle]" inside re.escape()d text (may be filled with "": an empty handle)
+PLACEHOLDER = re.compile(
+    r"\\\[[^\]]+\\\]"
+)  # an escaped "[handle]" inside re.escape()d text (may be filled with "": an empty handle)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ def to_json_schema(node: Any) -> Any:
         return node
     out = {
         # the values of `properties` & co. are keyed by name: a property may be called "example"
-        key: {name: to_json_schema(sub) for name, sub in value.items()} if key in NAMED_SCHEMAS and isinstance(value, dict) else to_json_schema(value)
+        key: {name: to_json_schema(sub) for name, sub in value.items()}
+        if key in NAMED_SCHEMAS and isinstance(value, dict)
+        else to_json_schema(value)
         for key, value in node.items()
         if key not in ("example", "examples")
     }
@@ -95,8 +99,7 @@ class ContractValidator:
         if validator.is_valid(instance):
             return []
         return [
-            Violation(where, _pointer(error.instance_path), error.message)
-            for error in validator.iter_errors(instance)
+            Violation(where, _pointer(error.instance_path), error.message) for error in validator.iter_errors(instance)
         ]
 
     # --- requests -------------------------------------------------------------------------------
@@ -132,7 +135,9 @@ class ContractValidator:
             return found
         content_type = lowered.get("content-type", "")
         if content_type.split(";")[0].strip().lower() != "application/json":
-            found.append(Violation("response.headers", "/content-type", f"expected application/json, got {content_type!r}"))
+            found.append(
+                Violation("response.headers", "/content-type", f"expected application/json, got {content_type!r}")
+            )
             return found
         in_schema, in_messages = self._body(op, schema, status, body)
         found += in_schema
@@ -140,7 +145,9 @@ class ContractValidator:
             found += in_messages
         return found
 
-    def _body(self, op: Operation, schema: dict[str, Any], status: int, body: bytes) -> tuple[list[Violation], list[Violation]]:
+    def _body(
+        self, op: Operation, schema: dict[str, Any], status: int, body: bytes
+    ) -> tuple[list[Violation], list[Violation]]:
         """(schema violations, undocumented error message) of a JSON body. The verdict depends only
         on (operation, schema, status, bytes), so it is worked out once per distinct body."""
         self._compiled(schema)  # also keeps `schema` alive, so that its id() names it

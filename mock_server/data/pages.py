@@ -25,7 +25,9 @@ class Pages:
     def __init__(self, settings: Settings, max_bytes: int = PAGE_CACHE_BYTES) -> None:
         self.settings = settings
         self.max_bytes = max_bytes
-        self._cache: cachetools.LRUCache[tuple[str, str | None, bool], bytes] = cachetools.LRUCache(max_bytes, getsizeof=len)
+        self._cache: cachetools.LRUCache[tuple[str, str | None, bool], bytes] = cachetools.LRUCache(
+            max_bytes, getsizeof=len
+        )
         self._lock = threading.Lock()  # cheap, and the in-process test client serves from another thread
 
     def get(self, handle: str, max_cursor: object, trim: bool) -> bytes:

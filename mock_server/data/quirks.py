@@ -90,8 +90,21 @@ def _take(profile: Profile, start: int, count: int, pinned: tuple[int, ...]) -> 
     return out
 
 
-def _item(profile: Profile, index: int, trim: bool, fidelity: str, pinned_here: bool, show_top: bool, author: dict[str, Any] | None, reach: float) -> dict[str, Any]:
-    docs = tiktok._video(profile, index, False, author, reach) if fidelity == "tiktok" or not trim else tiktok._video(profile, index, True, None, reach)
+def _item(
+    profile: Profile,
+    index: int,
+    trim: bool,
+    fidelity: str,
+    pinned_here: bool,
+    show_top: bool,
+    author: dict[str, Any] | None,
+    reach: float,
+) -> dict[str, Any]:
+    docs = (
+        tiktok._video(profile, index, False, author, reach)
+        if fidelity == "tiktok" or not trim
+        else tiktok._video(profile, index, True, None, reach)
+    )
     if fidelity == "tiktok":
         rich = tiktok_rich.rich_video(profile.seed, profile.handle, index, docs, docs["author"], pinned_here)
         if trim:
@@ -144,7 +157,9 @@ def _next_cursor(profile: Profile, layout: _Layout, quirks: Collection[str]) -> 
     return str(tiktok._create_time(profile, layout.indices[-1]) * 1000)
 
 
-def page_number(profile: Profile, max_cursor: str | None, quirks: Collection[str], bound: int = MAX_PAGE_WALK) -> int | None:
+def page_number(
+    profile: Profile, max_cursor: str | None, quirks: Collection[str], bound: int = MAX_PAGE_WALK
+) -> int | None:
     """Which page of the walk from page one (1 = no cursor) a maxCursor asks for, under `quirks`:
     k when it is exactly the max_cursor page k-1 gave, else None. Page sizes vary, so this follows
     the walk's cursors (no video is rendered), at most `bound` pages: deeper pages are None."""
@@ -164,14 +179,22 @@ def page_number(profile: Profile, max_cursor: str | None, quirks: Collection[str
     return None
 
 
-def page(profile: Profile, max_cursor: str | None, trim: bool, fidelity: str, quirks: Collection[str]) -> dict[str, Any]:
+def page(
+    profile: Profile, max_cursor: str | None, trim: bool, fidelity: str, quirks: Collection[str]
+) -> dict[str, Any]:
     """One response body, as tiktok.page, with `quirks` applied and items in `fidelity`'s shape."""
     cursor_ms = tiktok.parse_cursor(max_cursor)
     layout = _layout(profile, cursor_ms, quirks)
     extra = {"now": profile.now_s * 1000}
     if not layout.indices:
         echo = "0" if cursor_ms is None else str(cursor_ms)
-        return {"aweme_list": [], "max_cursor": _next_cursor(profile, layout, quirks), "min_cursor": echo, "has_more": 1 if layout.more else 0, "extra": extra}
+        return {
+            "aweme_list": [],
+            "max_cursor": _next_cursor(profile, layout, quirks),
+            "min_cursor": echo,
+            "has_more": 1 if layout.more else 0,
+            "extra": extra,
+        }
     author = None if trim and fidelity == "docs" else tiktok._author(profile)
     if author is not None and fidelity == "tiktok":
         author = tiktok_rich.rich_author(profile.seed, profile.handle, author)

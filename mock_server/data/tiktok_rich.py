@@ -25,7 +25,20 @@ _VIDEO_HOSTS = ("v16-webapp-prime.tiktok.com", "v19-webapp-prime.us.tiktok.com")
 _IMAGE_HOST = "p16-sign-va.tiktokcdn.com"
 _MUSIC_HOST = "sf16-ies-music-va.tiktokcdn.com"
 _SIGNATURES = ("", "daily videos", "link below", "just vibes", "business: see bio link", "new video every friday")
-_TRACK_WORDS = ("Midnight", "Summer", "Echo", "Velvet", "Neon", "Paper", "Golden", "River", "Static", "Honey", "Orbit", "Wild")
+_TRACK_WORDS = (
+    "Midnight",
+    "Summer",
+    "Echo",
+    "Velvet",
+    "Neon",
+    "Paper",
+    "Golden",
+    "River",
+    "Static",
+    "Honey",
+    "Orbit",
+    "Wild",
+)
 _ARTISTS = ("The Lanterns", "Mira Vale", "DJ Koa", "Sunday Static", "Lo Parade", "Juno & Kai")
 _MENTIONED = ("studio.kai", "mira_vale", "the_lanterns", "koa.beats", "daily_dose", "camera.jo")
 
@@ -56,7 +69,10 @@ def _image(uri: str, sizes: tuple[int, int], suffix: str = "jpeg") -> dict[str, 
     w, h = sizes
     return {
         "uri": uri,
-        "url_list": [f"https://{_IMAGE_HOST}/{uri}~c5_{w}x{h}.webp", f"https://{_IMAGE_HOST}/{uri}~c5_{w}x{h}.{suffix}"],
+        "url_list": [
+            f"https://{_IMAGE_HOST}/{uri}~c5_{w}x{h}.webp",
+            f"https://{_IMAGE_HOST}/{uri}~c5_{w}x{h}.{suffix}",
+        ],
         "width": 720,
         "height": 720,
     }
@@ -95,16 +111,30 @@ def text_extra(seed: int, desc: str) -> list[dict[str, Any]]:
         name = match.group(2)
         if match.group(1) == "#":
             tag_id = str(_n(0, name.lower(), "hashtag") % 10**16)  # a hashtag's id is the same in every profile
-            out.append({"start": start, "end": end, "type": 1, "hashtag_name": name, "hashtag_id": tag_id, "is_commerce": False})
+            out.append(
+                {
+                    "start": start,
+                    "end": end,
+                    "type": 1,
+                    "hashtag_name": name,
+                    "hashtag_id": tag_id,
+                    "is_commerce": False,
+                }
+            )
         else:
-            out.append({"start": start, "end": end, "type": 0, "user_id": uid(seed, name), "sec_uid": sec_uid(seed, name)})
+            out.append(
+                {"start": start, "end": end, "type": 0, "user_id": uid(seed, name), "sec_uid": sec_uid(seed, name)}
+            )
     return out
 
 
 def _address(key: str, width: int, height: int, data_size: int, kind: str) -> dict[str, Any]:
     return {
         "uri": key,
-        "url_list": [f"https://{host}/video/tos/maliva/tos-maliva-ve-0068c799-us/{key}/?mime_type=video_mp4&{kind}=1" for host in _VIDEO_HOSTS],
+        "url_list": [
+            f"https://{host}/video/tos/maliva/tos-maliva-ve-0068c799-us/{key}/?mime_type=video_mp4&{kind}=1"
+            for host in _VIDEO_HOSTS
+        ],
         "width": width,
         "height": height,
         "data_size": data_size,
@@ -136,7 +166,9 @@ def _music(seed: int, handle: str, index: int, nickname: str, duration_s: int, m
     }
 
 
-def rich_video(seed: int, handle: str, index: int, docs_item: dict[str, Any], author: dict[str, Any], is_top: bool) -> dict[str, Any]:
+def rich_video(
+    seed: int, handle: str, index: int, docs_item: dict[str, Any], author: dict[str, Any], is_top: bool
+) -> dict[str, Any]:
     """The TikTok-shaped item for video `index`, built around its docs-mode item (not trimmed)."""
     aweme_id = docs_item["aweme_id"]
     desc = docs_item["desc"]
@@ -179,9 +211,15 @@ def rich_video(seed: int, handle: str, index: int, docs_item: dict[str, Any], au
             "ratio": docs_video["ratio"],
             "cover": cover,
             "origin_cover": {**cover, "url_list": [u.replace("cropcenter:300:400", "360p") for u in cover["url_list"]]},
-            "dynamic_cover": {**cover, "uri": cover_uri + "_dyn", "url_list": [u.split("~", 1)[0] + "_dyn~tplv-obj.image" for u in cover["url_list"]]},
+            "dynamic_cover": {
+                **cover,
+                "uri": cover_uri + "_dyn",
+                "url_list": [u.split("~", 1)[0] + "_dyn~tplv-obj.image" for u in cover["url_list"]],
+            },
             "play_addr": _address(key, width, height, size, "play"),
-            "download_addr": _address(key, width, height, size + size // 20, "download"),  # the watermarked copy is a little larger
+            "download_addr": _address(
+                key, width, height, size + size // 20, "download"
+            ),  # the watermarked copy is a little larger
         },
         "music": _music(seed, handle, index, author.get("nickname", handle), duration_s, int(aweme_id) + 1),
         "author": author,

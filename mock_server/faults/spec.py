@@ -37,7 +37,15 @@ RANDOM = "RANDOM_DATA_THEN_CLOSE"  # bytes that are not HTTP, close
 STALLED = "STALLED_BODY"  # headers and half the body, then silence until stall_ms, close
 TRANSPORT_KINDS = (RESET, EMPTY, MALFORMED, RANDOM, STALLED)
 KINDS = (STATUS, PASS, *TRANSPORT_KINDS)
-SHORT_NAMES = {"reset": RESET, "empty": EMPTY, "malformed": MALFORMED, "random": RANDOM, "stall": STALLED, "pass": PASS, "ok": PASS}
+SHORT_NAMES = {
+    "reset": RESET,
+    "empty": EMPTY,
+    "malformed": MALFORMED,
+    "random": RANDOM,
+    "stall": STALLED,
+    "pass": PASS,
+    "ok": PASS,
+}
 STEP_FIELDS = ("kind", "status", "example", "latency_ms", "probability", "retry_after", "stall_ms")
 DEFAULT_STALL_MS = 30_000  # longer than most clients' read timeout
 CURSOR_FIELD = "maxCursor"  # the TikTok operation's page cursor (its NextPage link)
@@ -59,10 +67,17 @@ def parse_step(raw: Any) -> dict[str, Any]:
         text = raw.strip()
         match = re.fullmatch(r"(\d{3})(?:/([A-Za-z0-9_]+))?", text)
         if match:
-            return {"kind": STATUS, "status": int(match.group(1)), **({"example": match.group(2)} if match.group(2) else {}), "count": 1}
+            return {
+                "kind": STATUS,
+                "status": int(match.group(1)),
+                **({"example": match.group(2)} if match.group(2) else {}),
+                "count": 1,
+            }
         kind = SHORT_NAMES.get(text.lower(), text.upper())
         if kind not in KINDS or kind == STATUS:
-            raise FaultError(f"unknown step {raw!r}: a status (503, 502/service_unavailable) or one of {', '.join(KINDS[1:])} ({', '.join(SHORT_NAMES)})")
+            raise FaultError(
+                f"unknown step {raw!r}: a status (503, 502/service_unavailable) or one of {', '.join(KINDS[1:])} ({', '.join(SHORT_NAMES)})"
+            )
         return {"kind": kind, "count": 1}
     if not isinstance(raw, Mapping):
         raise FaultError(f"a step is a status, a kind name or an object, not {raw!r}")
@@ -111,7 +126,9 @@ def parse_fault(body: Mapping[str, Any], contract: Contract) -> tuple[dict[str, 
         if not steps:
             raise FaultError("steps is empty")
     else:
-        if not any(name in body for name in ("status", "kind")) and not (body.get("latency_ms") or body.get("delay_ms")):
+        if not any(name in body for name in ("status", "kind")) and not (
+            body.get("latency_ms") or body.get("delay_ms")
+        ):
             raise FaultError("a fault needs a status, a latency_ms, or both (or a kind, or steps)")
         steps = [parse_step({name: body[name] for name in top})]
         del steps[0]["count"]

@@ -65,7 +65,9 @@ def garbage(seed: int, size: int = 64) -> bytes:
 class TransportFault(Response):
     """A 'response' that breaks the connection instead of answering (one of the kinds above)."""
 
-    def __init__(self, kind: str, seed: int, status: int, headers: Mapping[str, str], body: bytes, stall_ms: int) -> None:
+    def __init__(
+        self, kind: str, seed: int, status: int, headers: Mapping[str, str], body: bytes, stall_ms: int
+    ) -> None:
         super().__init__(body, status_code=status or 200, headers=dict(headers))
         self.kind, self.seed, self.stall_ms = kind, seed, stall_ms
 

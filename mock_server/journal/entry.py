@@ -27,7 +27,11 @@ def bounded(entry: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
             kept[name] = mask_bytes_excerpt(str(value or ""), secrets, JOURNAL_BODY_BYTES)
             continue
         limit = HANDLE_CHARS if name == "handle" else FIELD_CHARS
-        if value is None or isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= limit and plain(value, secrets)):
+        if (
+            value is None
+            or isinstance(value, (int, float))
+            or (isinstance(value, str) and len(value) <= limit and plain(value, secrets))
+        ):
             kept[name] = value  # most fields: nothing to mask or cut
         else:
             kept[name] = mask_data(value, secrets, limit)

@@ -26,7 +26,11 @@ def response_summary(status: int, body: bytes) -> dict[str, Any] | None:
         return None
     kept = {}
     for name, value in parsed.items():
-        if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= SUMMARY_TEXT):
+        if (
+            value is None
+            or isinstance(value, (bool, int, float))
+            or (isinstance(value, str) and len(value) <= SUMMARY_TEXT)
+        ):
             kept[name] = value
             if len(kept) == SUMMARY_FIELDS:
                 break

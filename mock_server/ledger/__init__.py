@@ -18,7 +18,11 @@ __all__ = ["Store", "open_store"]
 
 
 def open_store(
-    path: Path | None, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int, journal_max_bytes: int = JOURNAL_MAX_BYTES
+    path: Path | None,
+    keys: Iterable[ApiKey],
+    rate_limit: RateLimit,
+    journal_limit: int,
+    journal_max_bytes: int = JOURNAL_MAX_BYTES,
 ) -> Store:
     """A state file (shared by workers, kept across restarts) -> SQLite; none -> process memory."""
     if path is None:

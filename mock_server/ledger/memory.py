@@ -36,7 +36,13 @@ class _Account:
 class MemoryStore:
     """Thread-safe (one lock): the in-process test client serves from another thread."""
 
-    def __init__(self, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int, journal_max_bytes: int = JOURNAL_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        keys: Iterable[ApiKey],
+        rate_limit: RateLimit,
+        journal_limit: int,
+        journal_max_bytes: int = JOURNAL_MAX_BYTES,
+    ) -> None:
         self.initial_keys = tuple(keys)
         self.rate_limit = rate_limit
         self.journal_limit = journal_limit
@@ -144,7 +150,9 @@ class MemoryStore:
     def journal(self, since_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         """The newest `limit` entries after `since_id`, oldest first."""
         with self._lock:
-            newest = list(itertools.islice(itertools.takewhile(lambda row: row[0] > since_id, reversed(self._journal)), limit))
+            newest = list(
+                itertools.islice(itertools.takewhile(lambda row: row[0] > since_id, reversed(self._journal)), limit)
+            )
         return [{"id": i, "at": at, **orjson.loads(e)} for i, at, e in reversed(newest)]
 
     def clear_journal(self) -> None:

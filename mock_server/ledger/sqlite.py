@@ -41,7 +41,14 @@ JOURNAL_COLUMNS = (("total", "INTEGER NOT NULL DEFAULT 0"),)
 class SqliteStore:
     """SQLite ledger. One connection per process; used from the event-loop thread only."""
 
-    def __init__(self, path: Path, keys: Iterable[ApiKey], rate_limit: RateLimit, journal_limit: int, journal_max_bytes: int = JOURNAL_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        keys: Iterable[ApiKey],
+        rate_limit: RateLimit,
+        journal_limit: int,
+        journal_max_bytes: int = JOURNAL_MAX_BYTES,
+    ) -> None:
         self.path = path
         self.initial_keys = tuple(keys)
         self.rate_limit = rate_limit
@@ -57,7 +64,9 @@ class SqliteStore:
         try:
             self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
             self.db.execute("PRAGMA busy_timeout = 30000")
-            self.db.execute("PRAGMA page_size = 1024")  # new files only: a commit writes ~4 pages, small ones are cheaper
+            self.db.execute(
+                "PRAGMA page_size = 1024"
+            )  # new files only: a commit writes ~4 pages, small ones are cheaper
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across kill -9
             self.db.executescript(SCHEMA)
@@ -110,7 +119,9 @@ class SqliteStore:
                 "SET masked = excluded.masked" + updates,  # the window stays
                 (digest(key.key), mask(key.key), key.credits, int(key.active)),
             )
-            credits, active = self.db.execute("SELECT credits, active FROM keys WHERE digest = ?", (digest(key.key),)).fetchone()
+            credits, active = self.db.execute(
+                "SELECT credits, active FROM keys WHERE digest = ?", (digest(key.key),)
+            ).fetchone()
         return {"key": mask(key.key), "credits": credits, "active": bool(active)}
 
     def credits(self, presented: str) -> int | None:
@@ -136,7 +147,10 @@ class SqliteStore:
             credits, counted, used = row
             used = window_count(window, counted, used)
             status, debit = decide(candidate_status, cost, credits, used, limit)
-            self.db.execute("UPDATE keys SET credits = credits - ?, win = ?, used = ? WHERE digest = ?", (debit, window, used, key.digest))
+            self.db.execute(
+                "UPDATE keys SET credits = credits - ?, win = ?, used = ? WHERE digest = ?",
+                (debit, window, used, key.digest),
+            )
             journal_id = self._journal(now, entry, status)
             return Settlement(status, limit, max(0, limit - used), journal_id)
 
@@ -162,7 +176,8 @@ class SqliteStore:
         if oldest is not None and total - oldest[0] > self.journal_max_bytes:
             keep_from = total - self.journal_max_bytes * 9 // 10  # rows that start at or after this stay
             self.db.execute(
-                "DELETE FROM journal WHERE total - length(entry) < ? AND id < (SELECT MAX(id) FROM journal)", (keep_from,)
+                "DELETE FROM journal WHERE total - length(entry) < ? AND id < (SELECT MAX(id) FROM journal)",
+                (keep_from,),
             )
 
     def amend_journal(self, journal_id: int, **fields: Any) -> None:
@@ -173,7 +188,9 @@ class SqliteStore:
                 amended = orjson.dumps({**orjson.loads(row[0]), **fields})
                 self.db.execute("UPDATE journal SET entry = ? WHERE id = ?", (amended, journal_id))
                 grown = len(amended) - len(row[0])  # the running totals from this row on grow with it
-                total = self.db.execute("UPDATE journal SET total = total + ? WHERE id >= ? RETURNING total", (grown, journal_id)).fetchall()
+                total = self.db.execute(
+                    "UPDATE journal SET total = total + ? WHERE id >= ? RETURNING total", (grown, journal_id)
+                ).fetchall()
                 self._trim_bytes(max(t for (t,) in total))
 
     # --- journal ------------------------------------------------------------------------------

@@ -30,7 +30,18 @@ from mock_server.pipeline.validate_request import Checked
 from mock_server.server.body_limits import MAX_RESPONSE_BYTES, BodyTooLarge, CappedBody
 
 # RFC 9110 section 7.6.1: meaningful for one connection only, never forwarded.
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 # httpx sets host and content-length, and asks only for the encodings it can decode (it decodes
 # the body to validate it), so the client's accept-encoding is not passed on.
 NOT_SENT = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
@@ -47,7 +58,13 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry ful
 class Forwarder:
     """The proxy's responder (routes.Respond). One connection pool per event loop."""
 
-    def __init__(self, upstream: str, timeout: httpx.Timeout = TIMEOUT, deadline_s: float = DEADLINE_S, max_bytes: int = MAX_RESPONSE_BYTES) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        timeout: httpx.Timeout = TIMEOUT,
+        deadline_s: float = DEADLINE_S,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.timeout = timeout
         self.deadline_s = deadline_s
@@ -66,15 +83,23 @@ class Forwarder:
         if checked.raw is None:  # too large, too slow or cut: there is nothing whole to forward
             assert checked.problem is not None
             return problem_outcome(checked, checked.problem)
-        path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")  # as sent, still %-encoded
+        path = (request.scope.get("raw_path") or request.url.path.encode()).decode(
+            "latin-1"
+        )  # as sent, still %-encoded
         url = self.upstream + path + (f"?{request.url.query}" if request.url.query else "")
-        headers = [(name, value) for name, value in request.headers.items() if name not in _dropped(request.headers.get("connection"), NOT_SENT)]
+        headers = [
+            (name, value)
+            for name, value in request.headers.items()
+            if name not in _dropped(request.headers.get("connection"), NOT_SENT)
+        ]
         headers.append(("accept-encoding", ACCEPT_ENCODING))
         where = httpx.URL(self.upstream).netloc.decode()
         client = self.client()
         try:
             async with asyncio.timeout(self.deadline_s):
-                response = await client.send(client.build_request(request.method, url, content=checked.raw, headers=headers), stream=True)
+                response = await client.send(
+                    client.build_request(request.method, url, content=checked.raw, headers=headers), stream=True
+                )
                 try:
                     body = CappedBody(response.headers.get("content-encoding"), self.max_bytes)
                     async for chunk in response.aiter_raw():
@@ -83,15 +108,27 @@ class Forwarder:
                 finally:
                     await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            return problem_outcome(checked, Problem(502, UNREACHABLE, f"upstream {where} unreachable ({type(exc).__name__})"))
+            return problem_outcome(
+                checked, Problem(502, UNREACHABLE, f"upstream {where} unreachable ({type(exc).__name__})")
+            )
         except TimeoutError:
-            return problem_outcome(checked, Problem(502, FAILED, f"upstream {where} did not answer completely within {self.deadline_s:g} s"))
+            return problem_outcome(
+                checked,
+                Problem(502, FAILED, f"upstream {where} did not answer completely within {self.deadline_s:g} s"),
+            )
         except BodyTooLarge:
-            return problem_outcome(checked, Problem(502, FAILED, f"upstream {where} answered a body over {self.max_bytes} bytes (after decompression)"))
+            return problem_outcome(
+                checked,
+                Problem(
+                    502, FAILED, f"upstream {where} answered a body over {self.max_bytes} bytes (after decompression)"
+                ),
+            )
         except (httpx.HTTPError, zlib.error) as exc:
             return problem_outcome(checked, Problem(502, FAILED, f"upstream {where} failed ({type(exc).__name__})"))
         returned: dict[str, str] = {}
-        skip = _dropped(response.headers.get("connection"), NOT_RETURNED if body.decoded else NOT_RETURNED - {"content-encoding"})
+        skip = _dropped(
+            response.headers.get("connection"), NOT_RETURNED if body.decoded else NOT_RETURNED - {"content-encoding"}
+        )
         for name, value in response.headers.multi_items():
             if name not in skip:
                 returned[name] = f"{returned[name]}, {value}" if name in returned else value

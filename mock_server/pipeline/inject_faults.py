@@ -32,7 +32,9 @@ def matches(fault: Mapping[str, Any], checked: Checked, settings: Settings) -> b
     if "max_cursor" in match and cursor != match["max_cursor"]:
         return False
     if "page" in match:
-        return checked.op.operation_id == TIKTOK_OPERATION and page_of(checked.handle, cursor, settings) == match["page"]
+        return (
+            checked.op.operation_id == TIKTOK_OPERATION and page_of(checked.handle, cursor, settings) == match["page"]
+        )
     return True
 
 
@@ -67,7 +69,11 @@ def from_faults(store: Store, checked: Checked, settings: Settings, rng: random.
             if not before:
                 continue
             step = steps[step_index(steps, before)]
-            source = f"fault {fault['id']}" if len(steps) == 1 else f"fault {fault['id']} step {step_index(steps, before) + 1} of {len(steps)}"
+            source = (
+                f"fault {fault['id']}"
+                if len(steps) == 1
+                else f"fault {fault['id']} step {step_index(steps, before) + 1} of {len(steps)}"
+            )
         else:
             source = f"fault {fault['id']}"
         latency += int(step.get("latency_ms", 0))
@@ -75,7 +81,9 @@ def from_faults(store: Store, checked: Checked, settings: Settings, rng: random.
         if kind == STATUS and not (200 <= status < 300 and not step.get("example")):
             return Override(status, step.get("example"), source, latency, retry_after=step.get("retry_after"))
         if kind in TRANSPORT_KINDS:
-            return Override(status, step.get("example"), source, latency, transport=kind, stall_ms=int(step.get("stall_ms", 0)))
+            return Override(
+                status, step.get("example"), source, latency, transport=kind, stall_ms=int(step.get("stall_ms", 0))
+            )
     return Override(0, None, "fault", latency) if latency else None
 
 

@@ -44,23 +44,33 @@ def from_prefer(header: str | None, op: Operation) -> Override | None:
         return None
     example = fields.get("example") or None
     if "code" in fields:
-        return _documented(fields["code"], example, op, "Prefer header", f"Prefer: code={fields['code']}", "Prefer: example=")
+        return _documented(
+            fields["code"], example, op, "Prefer header", f"Prefer: code={fields['code']}", "Prefer: example="
+        )
     owners = [s for s in op.statuses if example in op.examples(s)]
     if not owners:
-        return Override(400, None, "Prefer header", error=f"Prefer: example={example} is not a named example of this operation")
+        return Override(
+            400, None, "Prefer header", error=f"Prefer: example={example} is not a named example of this operation"
+        )
     return _documented(str(owners[0]), example, op, "Prefer header", "", "Prefer: example=")
 
 
-def _documented(code: str, example: str | None, op: Operation, source: str, asked: str, example_prefix: str) -> Override:
+def _documented(
+    code: str, example: str | None, op: Operation, source: str, asked: str, example_prefix: str
+) -> Override:
     """The override for (code, example), or the 400 that lists what the contract documents:
     one wording for `Prefer` and reserved handles, so a typo in either is answered alike."""
     if not code.isdigit() or int(code) not in op.statuses:
         documented = ", ".join(str(s) for s in op.statuses)
-        return Override(400, None, source, error=f"{asked} is not documented for this operation; documented codes: {documented}")
+        return Override(
+            400, None, source, error=f"{asked} is not documented for this operation; documented codes: {documented}"
+        )
     status = int(code)
     if example and example not in op.examples(status):
         names = ", ".join(op.examples(status)) or "none"
-        return Override(400, None, source, error=f"{example_prefix}{example} is not an example of {status}; it has: {names}")
+        return Override(
+            400, None, source, error=f"{example_prefix}{example} is not an example of {status}; it has: {names}"
+        )
     return Override(status, example, source)
 
 
@@ -69,4 +79,11 @@ def from_handle(handle: str, op: Operation) -> Override | None:
     if not match:
         return None
     code, example = match.group(1), match.group(2)
-    return _documented(code, example, op, "reserved handle", f"reserved handle {handle!r}: code {code}", f"reserved handle {handle!r}: example ")
+    return _documented(
+        code,
+        example,
+        op,
+        "reserved handle",
+        f"reserved handle {handle!r}: code {code}",
+        f"reserved handle {handle!r}: example ",
+    )

@@ -81,7 +81,9 @@ def _tiktok(checked: Checked, ctx: Context) -> Outcome:
         if ctx.settings.validation != "vendor" or not isinstance(body.get("maxCursor"), str):
             return problem_outcome(checked, Problem(400, "service_issue", f"maxCursor: {exc}"))
         # The vendor's YAML takes any string: a cursor no response gave starts again at page 1.
-        checked.warnings.append(f"maxCursor {body['maxCursor'][:40]!r} is not a cursor the mock gave ({exc}); served the first page")
+        checked.warnings.append(
+            f"maxCursor {body['maxCursor'][:40]!r} is not a cursor the mock gave ({exc}); served the first page"
+        )
         page = ctx.pages.get(checked.handle, None, bool(body.get("trim", False)))
     return Outcome(_success_status(checked), page, cost=checked.op.credit_cost)
 
@@ -90,7 +92,12 @@ def _generic(checked: Checked, ctx: Context) -> Outcome:
     status = _success_status(checked)
     examples = checked.op.examples(status)
     if examples:
-        return Outcome(status, orjson.dumps(next(iter(examples.values()))), example=next(iter(examples)), cost=checked.op.credit_cost)
+        return Outcome(
+            status,
+            orjson.dumps(next(iter(examples.values()))),
+            example=next(iter(examples)),
+            cost=checked.op.credit_cost,
+        )
     schema = checked.op.response_schema(status)
     if schema is None:
         return Outcome(status, b"", media_type="", cost=checked.op.credit_cost)

@@ -112,7 +112,14 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
         outcome = problem_outcome(checked, Problem(settlement.status, None, LEDGER_REASONS[settlement.status]))
         if settlement.journal_id is not None:  # the journal names what was sent, not the page that was not
             amend = {"fault": None} if transport else {}  # the connection was not broken
-            ctx.store.amend_journal(settlement.journal_id, example=outcome.example, reason=outcome.reason, response=None, replayed=None, **amend)
+            ctx.store.amend_journal(
+                settlement.journal_id,
+                example=outcome.example,
+                reason=outcome.reason,
+                response=None,
+                replayed=None,
+                **amend,
+            )
         transport = ""  # the ledger's documented answer comes first, as for any fault
 
     headers = dict(outcome.headers)
@@ -130,14 +137,27 @@ async def handle(request: Request, op: Operation, ctx: Context, responder: Respo
     if wait is not None:
         headers["Retry-After"] = str(wait)
     if transport:
-        ctx.access_log.write({"method": request.method, "path": path, "status": candidate, "fault": transport, "key": entry["key"], "handle": entry["handle"]})
-        return TransportFault(transport, ctx.settings.seed, outcome.status, headers, outcome.body, override.stall_ms if override else 0)
+        ctx.access_log.write(
+            {
+                "method": request.method,
+                "path": path,
+                "status": candidate,
+                "fault": transport,
+                "key": entry["key"],
+                "handle": entry["handle"],
+            }
+        )
+        return TransportFault(
+            transport, ctx.settings.seed, outcome.status, headers, outcome.body, override.stall_ms if override else 0
+        )
     violations = check_response(ctx.validator, op, outcome.status, headers, outcome.body)
     shown = [*checked.violations, *violations] if proxying else violations  # a proxy forwards bad requests too
     if shown:
         headers["X-Mock-Violations"] = violations_header(shown, secrets)
     if violations and settlement.journal_id is not None:
-        ctx.store.amend_journal(settlement.journal_id, response_violations=bounded({"v": [v.as_dict() for v in violations]}, secrets)["v"])
+        ctx.store.amend_journal(
+            settlement.journal_id, response_violations=bounded({"v": [v.as_dict() for v in violations]}, secrets)["v"]
+        )
     ctx.access_log.write(
         {
             "method": request.method,

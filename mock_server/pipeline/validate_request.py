@@ -99,7 +99,9 @@ async def check_request(
     if op.request_schema is None:
         return checked
     content_type = headers.get("content-type", "")
-    verdict = ctx.verdicts.get((op.method, op.path, content_type, raw), raw, lambda: body_verdict(op, content_type, raw, ctx.validator))
+    verdict = ctx.verdicts.get(
+        (op.method, op.path, content_type, raw), raw, lambda: body_verdict(op, content_type, raw, ctx.validator)
+    )
     checked.body, checked.handle, checked.problem = verdict.body, verdict.handle, verdict.problem
     checked.violations += verdict.violations
     checked.warnings += verdict.warnings
@@ -110,11 +112,15 @@ def body_verdict(op: Operation, content_type: str, raw: bytes, validator: Contra
     """Content-Type -> JSON -> schema -> handle; the first failure decides the documented error."""
     checked = Checked(op=op)
     if content_type.split(";")[0].strip().lower() != "application/json":
-        reason = "Content-Type is missing" if not content_type else f"Content-Type is {content_type!r}, not application/json"
+        reason = (
+            "Content-Type is missing" if not content_type else f"Content-Type is {content_type!r}, not application/json"
+        )
         checked.reject(Problem(400, "invalid_json", reason), Violation("request.headers", "/content-type", reason))
     elif raw or op.request_required:
         _check_body(checked, raw, validator)
-    return BodyVerdict(checked.body, checked.handle, checked.problem, tuple(checked.violations), tuple(checked.warnings))
+    return BodyVerdict(
+        checked.body, checked.handle, checked.problem, tuple(checked.violations), tuple(checked.warnings)
+    )
 
 
 def _check_body(checked: Checked, raw: bytes, validator: ContractValidator) -> None:
@@ -126,8 +132,12 @@ def _check_body(checked: Checked, raw: bytes, validator: ContractValidator) -> N
     violations = validator.request_body(op, body)
     if violations:
         checked.violations += violations
-        on_handle = any(v.pointer.startswith("/handle") or re.search(r"['\"]handle['\"]", v.message) for v in violations)  # either quote style
-        example = "invalid_json" if not isinstance(body, dict) else ("handle_required" if on_handle else "service_issue")
+        on_handle = any(
+            v.pointer.startswith("/handle") or re.search(r"['\"]handle['\"]", v.message) for v in violations
+        )  # either quote style
+        example = (
+            "invalid_json" if not isinstance(body, dict) else ("handle_required" if on_handle else "service_issue")
+        )
         checked.reject(Problem(400, example, "; ".join(str(v) for v in violations)))
         return
     for name in validator.unknown_fields(op, body):
@@ -158,7 +168,9 @@ def _authenticate(headers: Mapping[str, str], store: Store, checked: Checked, ve
     return True
 
 
-async def _read_body(request: Request, headers: Mapping[str, str], limit: int, checked: Checked, timeout_s: float) -> bytes | None:
+async def _read_body(
+    request: Request, headers: Mapping[str, str], limit: int, checked: Checked, timeout_s: float
+) -> bytes | None:
     """Read at most `limit` bytes within `timeout_s`; reject early on Content-Length, late on a
     lying or chunked stream (without reading past the limit), and give up on a trickling client."""
     declared = headers.get("content-length")
@@ -282,7 +294,9 @@ def _check_handle(checked: Checked) -> None:
     checked.handle = handle or checked.body["handle"]
     if not handle:
         # Schema-valid (non-empty, or any string with --validation vendor), but names nobody: no such profile.
-        checked.reject(Problem(404, "profile_not_found", "handle is only '@'" if checked.body["handle"] else "handle is empty"))
+        checked.reject(
+            Problem(404, "profile_not_found", "handle is only '@'" if checked.body["handle"] else "handle is empty")
+        )
     elif not (HANDLE.fullmatch(handle) or RESERVED_HANDLE.fullmatch(handle)):
         # Schema-valid, but no TikTok username looks like this: the vendor's upstream finds no profile.
         checked.reject(Problem(404, "profile_not_found", "a TikTok handle is 1-24 letters, digits, '.' or '_'"))

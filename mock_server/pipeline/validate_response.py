@@ -16,7 +16,9 @@ from mock_server.server.secrets import mask_text
 HEADER_LIMIT = 1024
 
 
-def check_response(validator: ContractValidator, op: Operation, status: int, headers: Mapping[str, str], body: bytes) -> list[Violation]:
+def check_response(
+    validator: ContractValidator, op: Operation, status: int, headers: Mapping[str, str], body: bytes
+) -> list[Violation]:
     return validator.response(op, status, headers, body)
 
 

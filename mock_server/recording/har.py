@@ -30,7 +30,9 @@ from mock_server.server.secrets import mask_text
 
 PLACEHOLDER = "REDACTED"  # what a credential header's value becomes, after its scheme ("Bearer REDACTED")
 # Headers whose whole value is a credential (RFC 9110 sections 11.6-11.7, cookies, common API-key headers).
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"})
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"}
+)
 MAX_HAR_BYTES = 256 * 1024 * 1024  # a HAR larger than this is refused, not read into memory
 
 
@@ -56,7 +58,9 @@ class Exchange:
 
     def header(self, name: str, response: bool = True) -> str | None:
         """A header's value (case-insensitive; repeated headers joined with ', ')."""
-        values = [v for n, v in (self.response_headers if response else self.request_headers) if n.lower() == name.lower()]
+        values = [
+            v for n, v in (self.response_headers if response else self.request_headers) if n.lower() == name.lower()
+        ]
         return ", ".join(values) if values else None
 
 
@@ -78,7 +82,9 @@ def scrub(exchange: Exchange, keys: Iterable[str]) -> Exchange:
         return value if masked == decoded else masked.encode("utf-8")
 
     def headers(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-        return tuple((name, placeholder(value) if name.lower() in CREDENTIAL_HEADERS else text(value)) for name, value in items)
+        return tuple(
+            (name, placeholder(value) if name.lower() in CREDENTIAL_HEADERS else text(value)) for name, value in items
+        )
 
     return replace(
         exchange,
@@ -126,7 +132,12 @@ def render(exchanges: Iterable[Exchange]) -> str:
                     url=ex.url,
                     httpVersion="HTTP/1.1",
                     headers=[harfile.Record(name=n, value=v) for n, v in ex.request_headers],
-                    postData=harfile.PostData(mimeType=ex.header("content-type", response=False) or "", text=ex.request_body.decode("utf-8", "replace")) if ex.request_body else None,
+                    postData=harfile.PostData(
+                        mimeType=ex.header("content-type", response=False) or "",
+                        text=ex.request_body.decode("utf-8", "replace"),
+                    )
+                    if ex.request_body
+                    else None,
                     bodySize=len(ex.request_body),
                 ),
                 response=harfile.Response(
@@ -147,7 +158,12 @@ def _content(ex: Exchange) -> harfile.Content:
     try:
         return harfile.Content(size=len(ex.response_body), mimeType=mime, text=ex.response_body.decode("utf-8"))
     except UnicodeDecodeError:  # HAR 1.2: binary content is base64 with "encoding": "base64"
-        return harfile.Content(size=len(ex.response_body), mimeType=mime, text=base64.b64encode(ex.response_body).decode(), encoding="base64")
+        return harfile.Content(
+            size=len(ex.response_body),
+            mimeType=mime,
+            text=base64.b64encode(ex.response_body).decode(),
+            encoding="base64",
+        )
 
 
 def write(path: Path, exchanges: Iterable[Exchange]) -> None:

@@ -41,7 +41,14 @@ from mock_server.server.secrets import bearer_key, url_secrets
 class Recorder:
     """A Respond that forwards through `forward` and records each interaction into `path`."""
 
-    def __init__(self, forward: Respond, upstream: str, path: Path, max_requests: int | None = None, out: Callable[[], TextIO] = lambda: sys.stderr) -> None:
+    def __init__(
+        self,
+        forward: Respond,
+        upstream: str,
+        path: Path,
+        max_requests: int | None = None,
+        out: Callable[[], TextIO] = lambda: sys.stderr,
+    ) -> None:
         self.forward = forward
         self.upstream = upstream.rstrip("/")
         self.path = path
@@ -50,7 +57,9 @@ class Recorder:
         self.exchanges: list[har.Exchange] = []
         self.forwarded = 0  # requests sent upstream, whatever came back
         self.credits = 0
-        self.seen_keys: set[str] = set(url_secrets(upstream))  # every key seen so far (and the upstream URL's password), masked in every later exchange; memory only
+        self.seen_keys: set[str] = set(
+            url_secrets(upstream)
+        )  # every key seen so far (and the upstream URL's password), masked in every later exchange; memory only
         self._lock = asyncio.Lock()
         har.write(path, [])  # a valid (empty) HAR from the start; fails early on a bad path
 
@@ -69,7 +78,9 @@ class Recorder:
         exchange = har.Exchange(
             method=request.method,
             url=self.upstream + request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            request_headers=tuple((name, value) for name, value in request.headers.items() if name not in ("host", "content-length")),
+            request_headers=tuple(
+                (name, value) for name, value in request.headers.items() if name not in ("host", "content-length")
+            ),
             request_body=checked.raw,
             status=outcome.status,
             response_headers=tuple(outcome.headers.items()),
@@ -78,10 +89,24 @@ class Recorder:
             time_ms=(time.perf_counter() - clock) * 1000,
         )
         async with self._lock:  # one writer at a time: each write holds every interaction so far
-            self.seen_keys.update(k for k in (checked.presented, bearer_key(request.headers.get("authorization")), *har.credentials(exchange)) if k)
-            self.exchanges.append(har.scrub(exchange, sorted(self.seen_keys | set(ctx.known_keys), key=len, reverse=True)))
+            self.seen_keys.update(
+                k
+                for k in (
+                    checked.presented,
+                    bearer_key(request.headers.get("authorization")),
+                    *har.credentials(exchange),
+                )
+                if k
+            )
+            self.exchanges.append(
+                har.scrub(exchange, sorted(self.seen_keys | set(ctx.known_keys), key=len, reverse=True))
+            )
             if 200 <= outcome.status < 300:
                 self.credits += checked.op.credit_cost
             har.write(self.path, self.exchanges)
-            print(f"recorded {len(self.exchanges)} interaction{'s' if len(self.exchanges) != 1 else ''}, {self.credits} credits", file=self.out(), flush=True)
+            print(
+                f"recorded {len(self.exchanges)} interaction{'s' if len(self.exchanges) != 1 else ''}, {self.credits} credits",
+                file=self.out(),
+                flush=True,
+            )
         return outcome

@@ -106,7 +106,14 @@ class Replayer:
         ex = hit.exchange
         cost = checked.op.credit_cost if 200 <= ex.status < 300 else 0
         reason = f"replayed from {hit.source}" if ex.status >= 400 else ""
-        return Outcome(ex.status, ex.response_body, media_type=ex.header("content-type") or "", reason=reason, cost=cost, replayed=hit.source)
+        return Outcome(
+            ex.status,
+            ex.response_body,
+            media_type=ex.header("content-type") or "",
+            reason=reason,
+            cost=cost,
+            replayed=hit.source,
+        )
 
     def _miss(self, checked: Checked, override: Override | None, ctx: Context, key: Key | None) -> Outcome:
         if self.on_miss == "generate":

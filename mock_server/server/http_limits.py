@@ -135,7 +135,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         cycle = self.cycle
-        early = cycle is not None and cycle.response_complete and (cycle.more_body or getattr(cycle, "closes_early", False))
+        early = (
+            cycle is not None and cycle.response_complete and (cycle.more_body or getattr(cycle, "closes_early", False))
+        )
         if early and not self.transport.is_closing():
             self.server_state.total_requests += 1
             self._linger()  # answered before its body arrived: what follows is that body, not a request
@@ -237,7 +239,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
-        head += [b"content-type: application/json\r\ncontent-length: ", str(len(body)).encode(), b"\r\nconnection: close\r\n\r\n"]
+        head += [
+            b"content-type: application/json\r\ncontent-length: ",
+            str(len(body)).encode(),
+            b"\r\nconnection: close\r\n\r\n",
+        ]
         self.transport.write(b"".join(head) + body)
         self._linger()
 

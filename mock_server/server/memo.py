@@ -25,7 +25,9 @@ class BodyMemo(Generic[T]):
         """`entry_overhead`: what a remembered value costs beyond its body's bytes, roughly."""
         self.max_bytes = max_bytes
         self.entry_overhead = entry_overhead
-        self._cache: cachetools.LRUCache[Hashable, tuple[int, T]] = cachetools.LRUCache(max_bytes, getsizeof=lambda entry: entry[0])
+        self._cache: cachetools.LRUCache[Hashable, tuple[int, T]] = cachetools.LRUCache(
+            max_bytes, getsizeof=lambda entry: entry[0]
+        )
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, body: bytes, compute: Callable[[], T]) -> T:

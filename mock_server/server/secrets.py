@@ -64,7 +64,9 @@ def mask_text(text: str, keys: Iterable[str], fragments: bool = False) -> str:
     `fragments`, also a key someone else already cut: its first or last `fragment_chars`
     characters or more, as is (for text this process did not cut itself, e.g. schemathesis'
     messages; it may mask a little more than the key, as `_credits` of `sk_mock_low_credits`)."""
-    marked = "%" in text or "\\" in text or "&" in text  # what starts an encoded character: without it a key can only be there as is
+    marked = (
+        "%" in text or "\\" in text or "&" in text
+    )  # what starts an encoded character: without it a key can only be there as is
     for key in keys:
         if not key:
             continue
@@ -125,7 +127,9 @@ def url_secrets(url: str | None) -> list[str]:
         return []
     decoded = f"{unquote(parts.username or '')}:{unquote(password or '')}"
     basic = base64.b64encode(decoded.encode("utf-8", "replace")).decode()
-    alone = [p for p in (password or "", unquote(password or "")) if len(p) >= 4]  # a shorter one only as part of the pair; none with a user alone
+    alone = [
+        p for p in (password or "", unquote(password or "")) if len(p) >= 4
+    ]  # a shorter one only as part of the pair; none with a user alone
     return [s for s in dict.fromkeys([userinfo, decoded, basic, *alone]) if s]
 
 
@@ -167,7 +171,10 @@ def _mask_value(value: Any, keys: tuple[str, ...], limit: int | None) -> Any:
         masked = _masked_window(value, keys, limit)
         return masked if len(masked) <= limit else masked[:limit] + "…"
     if isinstance(value, dict):
-        return {_mask_value(k, keys, limit) if isinstance(k, str) else k: _mask_value(v, keys, limit) for k, v in value.items()}
+        return {
+            _mask_value(k, keys, limit) if isinstance(k, str) else k: _mask_value(v, keys, limit)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_mask_value(v, keys, limit) for v in value]
     return value
@@ -203,7 +210,13 @@ def _forms(c: str) -> str:
         forms.append(r"\\{1,8}" + re.escape(c))
     forms.append(rf"&#0{{0,4}}{code};")
     forms.append(rf"&#(?i:x)0{{0,4}}(?i:{code:x});")
-    named = {"&": "(?:amp|AMP)", "<": "(?:lt|LT)", ">": "(?:gt|GT)", '"': "(?:quot|QUOT)", "'": "(?:apos|#39)"}  # HTML5 names
+    named = {
+        "&": "(?:amp|AMP)",
+        "<": "(?:lt|LT)",
+        ">": "(?:gt|GT)",
+        '"': "(?:quot|QUOT)",
+        "'": "(?:apos|#39)",
+    }  # HTML5 names
     if c in named:
         forms.append(f"&{named[c]};")
     if c == "+":

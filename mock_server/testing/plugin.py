@@ -41,10 +41,16 @@ class ContractCache:
     def __init__(self) -> None:
         self._compiled: dict[tuple[str | None, str | None, str], CompiledContract] = {}
 
-    def get(self, contract: str | Path | None = None, overlay: str | Path | None = None, validation: str = "documented") -> CompiledContract:
+    def get(
+        self, contract: str | Path | None = None, overlay: str | Path | None = None, validation: str = "documented"
+    ) -> CompiledContract:
         from mock_server.testing.server import compile_contract
 
-        key = (str(contract) if contract is not None else None, str(overlay) if overlay is not None else None, validation)
+        key = (
+            str(contract) if contract is not None else None,
+            str(overlay) if overlay is not None else None,
+            validation,
+        )
         if key not in self._compiled:
             self._compiled[key] = compile_contract(contract, overlay, validation)
         return self._compiled[key]
@@ -60,9 +66,9 @@ def dumpling_mock_contracts() -> ContractCache:
 def dumpling_mock_factory(dumpling_mock_contracts: ContractCache) -> Iterator[Callable[..., MockServer]]:
     """`dumpling_mock_factory(**options)` -> a started MockServer; every one is stopped after the test.
 
-        def test_low_credits(dumpling_mock_factory):
-            mock = dumpling_mock_factory(keys={"sk_test": 5})
-            ...
+    def test_low_credits(dumpling_mock_factory):
+        mock = dumpling_mock_factory(keys={"sk_test": 5})
+        ...
     """
     from mock_server.settings import SettingsError
     from mock_server.testing.server import MockServer, settings_for
@@ -89,9 +95,9 @@ def dumpling_mock_factory(dumpling_mock_contracts: ContractCache) -> Iterator[Ca
 def dumpling_mock(request: pytest.FixtureRequest, dumpling_mock_factory: Callable[..., MockServer]) -> MockServer:
     """A fresh, started MockServer for this test; options from `@pytest.mark.dumpling_mock(...)`.
 
-        @pytest.mark.dumpling_mock(keys={"sk_test": 30}, handles={"alice": 25})
-        def test_pages(dumpling_mock):
-            ...
+    @pytest.mark.dumpling_mock(keys={"sk_test": 30}, handles={"alice": 25})
+    def test_pages(dumpling_mock):
+        ...
     """
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None and marker.args:

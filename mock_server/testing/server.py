@@ -39,7 +39,9 @@ ALIASES = {"keys": "api_keys"}
 # Where and how the mock runs is MockServer's business: a free loopback port, one process, memory;
 # its logs follow the test process's own logging configuration.
 NOT_OPTIONS = {
-    **dict.fromkeys(("host", "port", "workers", "state", "upstream", "admin_token"), "it runs on a free loopback port, in memory"),
+    **dict.fromkeys(
+        ("host", "port", "workers", "state", "upstream", "admin_token"), "it runs on a free loopback port, in memory"
+    ),
     "log_level": "its logs follow your logging configuration (logger 'dumpling_mock')",
 }
 OPTIONS = tuple(sorted({*ALIASES, *PARSERS} - set(ALIASES.values()) - set(NOT_OPTIONS)))
@@ -61,7 +63,9 @@ class CompiledContract:
     validation: str = "documented"
 
 
-def compile_contract(contract: str | Path | None = None, overlay: str | Path | None = None, validation: str = "documented") -> CompiledContract:
+def compile_contract(
+    contract: str | Path | None = None, overlay: str | Path | None = None, validation: str = "documented"
+) -> CompiledContract:
     """Parse and compile a contract once, for many mocks (default: the bundled one).
 
     >>> compiled = compile_contract()
@@ -154,8 +158,14 @@ def settings_for(options: Mapping[str, Any], compiled: CompiledContract | None =
             raise SettingsError(f"unknown option {name!r} (known: {', '.join(OPTIONS)})")
     given = {name: _keys(value) if name == "keys" else value for name, value in options.items()}
     settings = from_options(given, ALIASES)
-    if compiled is not None and (settings.contract, settings.overlay, settings.validation) != (compiled.contract_path, compiled.overlay_path, compiled.validation):
-        raise SettingsError("contract/overlay/validation: differ from the compiled contract given (compile_contract(contract, overlay, validation))")
+    if compiled is not None and (settings.contract, settings.overlay, settings.validation) != (
+        compiled.contract_path,
+        compiled.overlay_path,
+        compiled.validation,
+    ):
+        raise SettingsError(
+            "contract/overlay/validation: differ from the compiled contract given (compile_contract(contract, overlay, validation))"
+        )
     return dataclasses.replace(settings, host=LOOPBACK, port=0, state=None, workers=1, upstream=None, admin_token=None)
 
 
@@ -199,7 +209,9 @@ class MockServer:
     (200, 20)
     """
 
-    def __init__(self, *, compiled: CompiledContract | None = None, replay: Any = (), on_miss: str = "generate", **options: Any) -> None:
+    def __init__(
+        self, *, compiled: CompiledContract | None = None, replay: Any = (), on_miss: str = "generate", **options: Any
+    ) -> None:
         self._settings = settings_for(options, compiled)
         from mock_server.app.factory import build_context, create_app  # the app's modules load with the first mock
         from mock_server.pipeline.routes import mock_respond
@@ -280,7 +292,9 @@ class MockServer:
         """
         balance = self._ctx.store.credits(key if key is not None else self.api_key)
         if balance is None:
-            raise KeyError("no such key in this mock (keys: " + ", ".join(k["key"] for k in self._ctx.store.keys()) + ")")
+            raise KeyError(
+                "no such key in this mock (keys: " + ", ".join(k["key"] for k in self._ctx.store.keys()) + ")"
+            )
         return balance
 
     def set_credits(self, key: str, credits: int) -> None:
@@ -336,13 +350,15 @@ class MockServer:
         if times is not None and steps is None:
             body["count"] = times
         try:
-            (spec, count), = faults.check_configured([body], self._ctx.contract)
+            ((spec, count),) = faults.check_configured([body], self._ctx.contract)
         except faults.FaultError as exc:
             raise ValueError(f"fault: {str(exc).removeprefix('fault 1: ')}") from None
         self._ctx.store.add_fault(spec, count)
 
     # --- the journal ----------------------------------------------------------------------------
-    def requests(self, handle: str | None = None, status: int | None = None, key: str | None = None, operation: str | None = None) -> list[JournalEntry]:
+    def requests(
+        self, handle: str | None = None, status: int | None = None, key: str | None = None, operation: str | None = None
+    ) -> list[JournalEntry]:
         """The requests the mock received, oldest first, filtered like `GET /__admin/requests`
         (`key`: the plain key or its masked form).
 
@@ -426,7 +442,13 @@ class _Serving:
         self.sock.bind((LOOPBACK, 0))
         self.url = f"http://{LOOPBACK}:{self.sock.getsockname()[1]}"
         config = uvicorn.Config(
-            app, log_config=None, access_log=False, server_header=False, proxy_headers=False, lifespan="off", timeout_keep_alive=5
+            app,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=False,
+            lifespan="off",
+            timeout_keep_alive=5,
         )
         self.server = uvicorn.Server(config)
         self.loop = asyncio.new_event_loop()

@@ -87,8 +87,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", metavar="MS", help=f"add MS milliseconds to every response (0-{MAX_LATENCY_MS})")
     parser.add_argument("--warnings-as-errors", action="store_true", help="fail on warnings too")
     parser.add_argument("--report-json", metavar="PATH", help="also write the report as JSON to PATH")
-    parser.add_argument("--timeout", metavar="SECONDS", help=f"kill the command after SECONDS (default {DEFAULT_TIMEOUT_S})")
-    parser.add_argument("client_command", nargs=argparse.REMAINDER, metavar="COMMAND", help="the client to run, after --")
+    parser.add_argument(
+        "--timeout", metavar="SECONDS", help=f"kill the command after SECONDS (default {DEFAULT_TIMEOUT_S})"
+    )
+    parser.add_argument(
+        "client_command", nargs=argparse.REMAINDER, metavar="COMMAND", help="the client to run, after --"
+    )
 
 
 def parse_misbehaviour(injections: list[str], latency: str | None) -> Misbehaviour:
@@ -109,19 +113,27 @@ def parse_misbehaviour(injections: list[str], latency: str | None) -> Misbehavio
             every_error = True
         elif name == "rate-limit" and recover:
             faults.append({"steps": [{"kind": "PASS", "count": int(number)}, {"status": 503, "count": int(recover)}]})
-            notes.append(f"--inject {item.strip()}: the {_plural(int(recover), 'request')} after the first {number} got the documented 503, then service recovered")
+            notes.append(
+                f"--inject {item.strip()}: the {_plural(int(recover), 'request')} after the first {number} got the documented 503, then service recovered"
+            )
         elif name == "rate-limit":
             after = int(number or 1)
         elif name == "flaky":
             faults.append({"steps": [502], "match": {"page": int(number)}})
-            notes.append(f"--inject flaky:{number}: the first request for page {number} of a handle got a 502, the next one service")
+            notes.append(
+                f"--inject flaky:{number}: the first request for page {number} of a handle got a 502, the next one service"
+            )
         else:
             faults.append({"steps": ["CONNECTION_RESET_BY_PEER"], "match": {"page": int(number)}})
-            notes.append(f"--inject reset:{number}: the first request for page {number} of a handle had its connection reset")
+            notes.append(
+                f"--inject reset:{number}: the first request for page {number} of a handle had its connection reset"
+            )
     ms = 0
     if latency is not None:
         if not latency.strip().isdigit() or int(latency) > MAX_LATENCY_MS:
-            raise SettingsError(f"--latency: must be a whole number of milliseconds from 0 to {MAX_LATENCY_MS} (got {latency!r})")
+            raise SettingsError(
+                f"--latency: must be a whole number of milliseconds from 0 to {MAX_LATENCY_MS} (got {latency!r})"
+            )
         ms = int(latency)
     return Misbehaviour(every_error, after, ms, tuple(faults), tuple(notes))
 
@@ -147,7 +159,9 @@ def mock_settings(args: argparse.Namespace, env: dict[str, str], misbehaviour: M
         settings, host=LOOPBACK, port=port, workers=1, state=None, admin_token=None, upstream=None, log_level="warning"
     )
     if misbehaviour.rate_limit_after is not None:
-        settings = dataclasses.replace(settings, rate_limit=RateLimit(misbehaviour.rate_limit_after, RATE_LIMIT_WINDOW_S))
+        settings = dataclasses.replace(
+            settings, rate_limit=RateLimit(misbehaviour.rate_limit_after, RATE_LIMIT_WINDOW_S)
+        )
     return settings
 
 
@@ -183,19 +197,35 @@ class UnmatchedRecorder:
 
     def __init__(self, app: ASGIApp, contract: Contract) -> None:
         self.app = app
-        self.patterns = [(op.method, re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(op.path)))) for op in contract.operations]
+        self.patterns = [
+            (op.method, re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(op.path)))) for op in contract.operations
+        ]
         self.seen: list[dict[str, Any]] = []
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
-        if scope["type"] != "http" or any(m == scope["method"] and p.fullmatch(scope["path"]) for m, p in self.patterns):
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http" or any(
+            m == scope["method"] and p.fullmatch(scope["path"]) for m, p in self.patterns
+        ):
             await self.app(scope, receive, send)
             return
         at = time.time()
 
         async def capture(message: Any) -> None:
             # noted before the response leaves: a client that reads it, then asks, finds it
-            if message["type"] == "http.response.start" and message["status"] >= 400:  # /openapi.json, /__admin/... are not bugs
-                self.seen.append({"at": at, "method": scope["method"], "path": scope["path"], "status": message["status"], "operation": None})
+            if (
+                message["type"] == "http.response.start" and message["status"] >= 400
+            ):  # /openapi.json, /__admin/... are not bugs
+                self.seen.append(
+                    {
+                        "at": at,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": message["status"],
+                        "operation": None,
+                    }
+                )
             await send(message)
 
         await self.app(scope, receive, capture)
@@ -323,12 +353,23 @@ class Verdict:
         return not self.failures
 
 
-def judge(analysis: Analysis, command: list[str], exit_code: int | None, problem: str, warnings_as_errors: bool, notes: list[str]) -> Verdict:
+def judge(
+    analysis: Analysis,
+    command: list[str],
+    exit_code: int | None,
+    problem: str,
+    warnings_as_errors: bool,
+    notes: list[str],
+) -> Verdict:
     failures = []
     if problem:
         failures.append(problem)
     elif exit_code != 0:
-        failures.append(f"the command exited with {exit_code}" if exit_code is not None and exit_code >= 0 else f"the command was killed by signal {-(exit_code or 0)}")
+        failures.append(
+            f"the command exited with {exit_code}"
+            if exit_code is not None and exit_code >= 0
+            else f"the command was killed by signal {-(exit_code or 0)}"
+        )
     if not analysis.requests:
         failures.append("the command made no request to the mock")
     violating = sum(1 for r in analysis.requests if any(f.severity != WARNING for f in r.findings))
@@ -353,7 +394,9 @@ def summary_line(analysis: Analysis) -> str:
 def format_report(verdict: Verdict, base_url: str) -> str:
     command = shlex.join(verdict.command)
     ended = "did not finish" if verdict.exit_code is None else f"exited with {verdict.exit_code}"
-    title = f"\nverify-client: `{command}` {ended} after {_plural(len(verdict.analysis.requests), 'request')} to {base_url}"
+    title = (
+        f"\nverify-client: `{command}` {ended} after {_plural(len(verdict.analysis.requests), 'request')} to {base_url}"
+    )
     lines = [title, *request_table(verdict.analysis)]
     lines += [f"note: {note}" for note in verdict.notes]
     lines.append(summary_line(verdict.analysis))
@@ -442,14 +485,20 @@ def main(args: argparse.Namespace) -> int:
     recorder = UnmatchedRecorder(create_app(ctx=ctx), ctx.contract)
     notes = []
     if misbehaviour.rate_limit_after is not None:
-        notes.append(f"--inject rate-limit: requests after the first {misbehaviour.rate_limit_after} got the documented 503")
+        notes.append(
+            f"--inject rate-limit: requests after the first {misbehaviour.rate_limit_after} got the documented 503"
+        )
     if misbehaviour.latency_ms:
         notes.append(f"--latency: every authenticated response was delayed by {misbehaviour.latency_ms} ms")
     notes += misbehaviour.notes
     try:
         with running(recorder, settings.log_level, settings.port) as base_url:
             env = client_env(dict(os.environ), base_url, key)
-            print(f"verify-client: running `{shlex.join(command)}` with DUMPLING_BASE_URL={base_url} DUMPLING_API_KEY={mask(key)}", file=sys.stderr, flush=True)
+            print(
+                f"verify-client: running `{shlex.join(command)}` with DUMPLING_BASE_URL={base_url} DUMPLING_API_KEY={mask(key)}",
+                file=sys.stderr,
+                flush=True,
+            )
             exit_code, problem = run_command(command, env, timeout)
             journal, dropped = read_journal(base_url)
     except (RuntimeError, httpx.HTTPError) as exc:

@@ -44,7 +44,9 @@ RULES: tuple[Rule, ...] = (
     Rule("handle", VIOLATION, "the profile field of the pagination link (handle) is missing, empty or not a string"),
     Rule("handle-at", WARNING, "the handle contains '@' (the page: 'Do not include the @ symbol')"),
     Rule("unknown-value", VIOLATION, "a field's value is not one of the contract's enum values (e.g. requestSource)"),
-    Rule("max-cursor", VIOLATION, "the cursor field (maxCursor) is not the string the last response for that handle gave"),
+    Rule(
+        "max-cursor", VIOLATION, "the cursor field (maxCursor) is not the string the last response for that handle gave"
+    ),
     Rule("body-schema", VIOLATION, "any other departure of the body from the contract's request schema"),
     Rule("unknown-field", WARNING, "a body field the contract does not know (sent, but ignored)"),
     Rule("body-unchecked", WARNING, "the body is longer than the journal keeps; only the mock's own verdict applies"),
@@ -53,16 +55,48 @@ RULES: tuple[Rule, ...] = (
     Rule("past-last-page", WARNING, "asks for the page after one whose has_more was 0"),
     Rule("stopped-early", WARNING, "stopped paginating a handle while has_more was 1"),
     # TikTok's pagination quirks (README "Data fidelity and TikTok's pagination quirks") name why:
-    Rule("stopped-at-empty-page", WARNING, "stopped at an empty page whose has_more was 1 (TikTok's empty-page quirk): the videos after it are lost"),
-    Rule("page-size-assumed", WARNING, "stopped after a page shorter than an earlier one while has_more was 1: page sizes vary, only has_more ends a walk"),
-    Rule("pinned-order", WARNING, "stopped after page one, which opens with pinned (is_top 1) older videos: a sync that stops at the first video older than its last run stops at a pinned one (a check: a careful sync that stops on page one gets it too)"),
-    Rule("zero-cursor-followed", WARNING, "sent maxCursor \"0\" after the last page gave it (has_more 0): \"0\" is page one again"),
+    Rule(
+        "stopped-at-empty-page",
+        WARNING,
+        "stopped at an empty page whose has_more was 1 (TikTok's empty-page quirk): the videos after it are lost",
+    ),
+    Rule(
+        "page-size-assumed",
+        WARNING,
+        "stopped after a page shorter than an earlier one while has_more was 1: page sizes vary, only has_more ends a walk",
+    ),
+    Rule(
+        "pinned-order",
+        WARNING,
+        "stopped after page one, which opens with pinned (is_top 1) older videos: a sync that stops at the first video older than its last run stops at a pinned one (a check: a careful sync that stops on page one gets it too)",
+    ),
+    Rule(
+        "zero-cursor-followed",
+        WARNING,
+        'sent maxCursor "0" after the last page gave it (has_more 0): "0" is page one again',
+    ),
     # Retry behaviour (retry_rules): a violation loses data while reporting success; a warning costs
     # time, rate limit or credits, and the client survives it.
-    Rule("gave-up-silently", VIOLATION, "exited 0 although a request got an injected, retryable failure (502, 503, a broken connection) and was never retried"),
-    Rule("retried-client-error", WARNING, "sent the same request again after a 400/401/403/404, which the same request always gets"),
-    Rule("no-backoff", WARNING, "retried a failed request 3 times within 1000 ms: no back-off (and no Retry-After honoured)"),
-    Rule("retried-after-success", WARNING, "sent the same request again, with no other request between, after it had succeeded: the page is paid twice"),
+    Rule(
+        "gave-up-silently",
+        VIOLATION,
+        "exited 0 although a request got an injected, retryable failure (502, 503, a broken connection) and was never retried",
+    ),
+    Rule(
+        "retried-client-error",
+        WARNING,
+        "sent the same request again after a 400/401/403/404, which the same request always gets",
+    ),
+    Rule(
+        "no-backoff",
+        WARNING,
+        "retried a failed request 3 times within 1000 ms: no back-off (and no Retry-After honoured)",
+    ),
+    Rule(
+        "retried-after-success",
+        WARNING,
+        "sent the same request again, with no other request between, after it had succeeded: the page is paid twice",
+    ),
 )
 RULE = {rule.name: rule for rule in RULES}
 
@@ -111,7 +145,9 @@ class RequestReport:
 @dataclass
 class Analysis:
     requests: list[RequestReport]
-    unretried: list[int] = field(default_factory=list)  # requests whose injected, retryable failure was their last attempt
+    unretried: list[int] = field(
+        default_factory=list
+    )  # requests whose injected, retryable failure was their last attempt
 
     def count(self, severity: str) -> int:
         return sum(1 for r in self.requests for f in r.findings if f.severity == severity)
@@ -156,7 +192,11 @@ def pagination(op: Operation) -> Pagination | None:
             if link.get("operationId") != op.operation_id or not isinstance(body, dict):
                 continue
             subject = next((name for name, expr in body.items() if expr == f"$request.body#/{name}"), None)
-            cursors = [(name, expr) for name, expr in body.items() if isinstance(expr, str) and re.fullmatch(r"\$response\.body#/[^/]+", expr)]
+            cursors = [
+                (name, expr)
+                for name, expr in body.items()
+                if isinstance(expr, str) and re.fullmatch(r"\$response\.body#/[^/]+", expr)
+            ]
             if subject and cursors:
                 name, expr = cursors[0]
                 return Pagination(subject, name, expr.split("#/", 1)[1])
@@ -175,7 +215,11 @@ def _matches(op: Operation, method: str, path: str) -> bool:
 
 # --- per-request rules ---------------------------------------------------------------------------
 def _auth(entry: Mapping[str, Any]) -> list[Finding]:
-    recorded = [v for v in entry.get("violations") or [] if v.get("where") == "request.headers" and v.get("pointer") == "/authorization"]
+    recorded = [
+        v
+        for v in entry.get("violations") or []
+        if v.get("where") == "request.headers" and v.get("pointer") == "/authorization"
+    ]
     if recorded:
         return [Finding("auth", f"{recorded[0]['message']}; send 'Authorization: Bearer <key>'")]
     if entry.get("status") == 401 and not entry.get("forced"):
@@ -199,11 +243,20 @@ def _parse_body(op: Operation, entry: Mapping[str, Any]) -> tuple[Any, list[Find
     text = str(entry.get("body") or "")
     if len(text.encode("utf-8", "surrogatepass")) >= JOURNAL_BODY_BYTES:
         recorded = [v for v in entry.get("violations") or [] if str(v.get("where", "")).startswith("request.body")]
-        findings = [Finding("body-unchecked", f"the body is longer than the {JOURNAL_BODY_BYTES} bytes the journal keeps; the mock answered {entry.get('status')}")]
-        findings += [Finding("body-schema", str(Violation(v["where"], v.get("pointer", ""), v["message"]))) for v in recorded]
+        findings = [
+            Finding(
+                "body-unchecked",
+                f"the body is longer than the {JOURNAL_BODY_BYTES} bytes the journal keeps; the mock answered {entry.get('status')}",
+            )
+        ]
+        findings += [
+            Finding("body-schema", str(Violation(v["where"], v.get("pointer", ""), v["message"]))) for v in recorded
+        ]
         return None, findings
     if not text:
-        return None, [Finding("body-not-json", "the body is empty; the contract requires a JSON body")] if op.request_required else []
+        return None, [
+            Finding("body-not-json", "the body is empty; the contract requires a JSON body")
+        ] if op.request_required else []
     if "\ufffd" in text:
         return None, [Finding("body-not-json", "the body is not valid UTF-8 (JSON text is UTF-8)")]
     try:
@@ -237,9 +290,19 @@ def _body_rules(op: Operation, body: Any, validator: ContractValidator, paging: 
         if name == subject:
             findings.append(Finding("handle", f"{name} {_show(value)}: {detail} (it must be a non-empty string)"))
         elif name == cursor:
-            findings.append(Finding("max-cursor", f"{name} {_show(value)}: {detail} (pass the {paging.source} string of the previous response)"))  # type: ignore[union-attr]
+            findings.append(
+                Finding(
+                    "max-cursor",
+                    f"{name} {_show(value)}: {detail} (pass the {paging.source} string of the previous response)",
+                )
+            )  # type: ignore[union-attr]
         elif allowed and value not in allowed:
-            findings.append(Finding("unknown-value", f"{name} {_show(value)} is not one of the contract's values: {', '.join(map(str, allowed))}"))
+            findings.append(
+                Finding(
+                    "unknown-value",
+                    f"{name} {_show(value)} is not one of the contract's values: {', '.join(map(str, allowed))}",
+                )
+            )
         else:
             findings.append(Finding("body-schema", f"{name} {_show(value)}: {detail}"))
     if whole and not findings:
@@ -247,7 +310,9 @@ def _body_rules(op: Operation, body: Any, validator: ContractValidator, paging: 
     value = body.get(subject) if subject else None
     if isinstance(value, str) and "@" in value:
         rest = " (nothing is left without it)" if not value.replace("@", "") else ""
-        findings.append(Finding("handle-at", f"{subject} {value!r} contains '@'; the documentation says not to include it{rest}"))
+        findings.append(
+            Finding("handle-at", f"{subject} {value!r} contains '@'; the documentation says not to include it{rest}")
+        )
     for name in validator.unknown_fields(op, body):
         close = difflib.get_close_matches(name, list(properties), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f" (it knows: {', '.join(properties)})"
@@ -271,10 +336,14 @@ class _Trail:
 
 
 def _has_more(summary: Mapping[str, Any]) -> bool:
-    return any(summary.get(name) is True or (type(summary.get(name)) is int and summary.get(name) == 1) for name in MORE_FIELDS)
+    return any(
+        summary.get(name) is True or (type(summary.get(name)) is int and summary.get(name) == 1) for name in MORE_FIELDS
+    )
 
 
-def _page_rules(report: RequestReport, body: dict[str, Any], entry: Mapping[str, Any], paging: Pagination, trails: dict[str, _Trail]) -> None:
+def _page_rules(
+    report: RequestReport, body: dict[str, Any], entry: Mapping[str, Any], paging: Pagination, trails: dict[str, _Trail]
+) -> None:
     subject = body.get(paging.subject)
     sent = body.get(paging.cursor)
     if not isinstance(subject, str) or not (sent is None or isinstance(sent, str)):
@@ -284,9 +353,19 @@ def _page_rules(report: RequestReport, body: dict[str, Any], entry: Mapping[str,
     given = trail.last.get(paging.source) if trail.last else None
     if cursor in trail.fetched:
         page = f"{paging.cursor} {cursor!r}" if cursor else f"no {paging.cursor}: the first page"
-        report.findings.append(Finding("page-refetch", f"{paging.subject} {subject!r}, {page}, was already fetched by request #{trail.fetched[cursor]}"))
+        report.findings.append(
+            Finding(
+                "page-refetch",
+                f"{paging.subject} {subject!r}, {page}, was already fetched by request #{trail.fetched[cursor]}",
+            )
+        )
     elif cursor is not None and trail.last is None:
-        report.findings.append(Finding("max-cursor-unseen", f"{paging.cursor} {cursor!r} for {paging.subject} {subject!r} was not given by any response of this run"))
+        report.findings.append(
+            Finding(
+                "max-cursor-unseen",
+                f"{paging.cursor} {cursor!r} for {paging.subject} {subject!r} was not given by any response of this run",
+            )
+        )
     elif cursor is not None and cursor != given:
         report.findings.append(
             Finding(
@@ -295,7 +374,12 @@ def _page_rules(report: RequestReport, body: dict[str, Any], entry: Mapping[str,
             )
         )
     elif cursor is not None and trail.last is not None and not _has_more(trail.last):
-        report.findings.append(Finding("past-last-page", f"request #{trail.last_number} for {paging.subject} {subject!r} said there were no more pages"))
+        report.findings.append(
+            Finding(
+                "past-last-page",
+                f"request #{trail.last_number} for {paging.subject} {subject!r} said there were no more pages",
+            )
+        )
     summary = entry.get("response")
     if 200 <= report.status < 300 and isinstance(summary, dict):
         trail.fetched.setdefault(cursor, report.number)
@@ -326,14 +410,26 @@ def analyse(entries: Iterable[Mapping[str, Any]], validator: ContractValidator) 
     for number, entry in enumerate(entries, start=1):
         method, path = str(entry.get("method", "")), str(entry.get("path", ""))
         report = RequestReport(
-            number, method, path, int(entry.get("status") or 0), str(entry.get("handle") or ""), entry.get("forced"), entry.get("example"), fault=entry.get("fault")
+            number,
+            method,
+            path,
+            int(entry.get("status") or 0),
+            str(entry.get("handle") or ""),
+            entry.get("forced"),
+            entry.get("example"),
+            fault=entry.get("fault"),
         )
         reports.append(report)
         op = next((o for o in contract.operations if o.operation_id == entry.get("operation")), None)
         op = op or next((o for o in contract.operations if _matches(o, method, path)), None)
         if op is None:
             known = ", ".join(f"{o.method} {o.path}" for o in contract.operations)
-            report.findings.append(Finding("unknown-path", f"{method} {path} is not an operation of the contract (it has: {known}); the mock answered {report.status}"))
+            report.findings.append(
+                Finding(
+                    "unknown-path",
+                    f"{method} {path} is not an operation of the contract (it has: {known}); the mock answered {report.status}",
+                )
+            )
             continue
         if op.secured:
             report.findings += _auth(entry)
@@ -361,7 +457,9 @@ def analyse(entries: Iterable[Mapping[str, Any]], validator: ContractValidator) 
     return Analysis(reports, retry_rules(reports, entries))
 
 
-def _quirk_rules(entries: list[Mapping[str, Any]], reports: list[RequestReport], paging: Pagination, trails: dict[str, _Trail]) -> None:
+def _quirk_rules(
+    entries: list[Mapping[str, Any]], reports: list[RequestReport], paging: Pagination, trails: dict[str, _Trail]
+) -> None:
     """Why a client lost videos to one of TikTok's quirks, read from what it asked and was given."""
     pages: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}  # handle -> (cursor sent, response summary)
     for number, entry in enumerate(entries, start=1):
@@ -375,8 +473,20 @@ def _quirk_rules(entries: list[Mapping[str, Any]], reports: list[RequestReport],
             continue
         sent = body.get(paging.cursor)
         history = pages.setdefault(body[paging.subject], [])
-        if isinstance(sent, str) and sent and set(sent) == {"0"} and history and history[-1][1].get(paging.source) == "0" and not _has_more(history[-1][1]):
-            report.findings.append(Finding("zero-cursor-followed", f"{paging.cursor} {sent!r} repeats the {paging.source} \"0\" of the last page (has_more 0): that is page one again, so a client that follows it re-reads the profile and never ends"))
+        if (
+            isinstance(sent, str)
+            and sent
+            and set(sent) == {"0"}
+            and history
+            and history[-1][1].get(paging.source) == "0"
+            and not _has_more(history[-1][1])
+        ):
+            report.findings.append(
+                Finding(
+                    "zero-cursor-followed",
+                    f'{paging.cursor} {sent!r} repeats the {paging.source} "0" of the last page (has_more 0): that is page one again, so a client that follows it re-reads the profile and never ends',
+                )
+            )
         if 200 <= report.status < 300 and isinstance(summary, dict):
             history.append((sent if isinstance(sent, str) and sent else None, summary))
     count = f"{PAGE_ITEMS}#count"
@@ -388,11 +498,26 @@ def _quirk_rules(entries: list[Mapping[str, Any]], reports: list[RequestReport],
         last = history[-1][1]
         sizes = [s.get(count) for _, s in history[:-1] if isinstance(s.get(count), int) and s.get(count)]
         if last.get(count) == 0:
-            report.findings.append(Finding("stopped-at-empty-page", f"{paging.subject} {subject!r}: the last page read was empty with has_more 1; asking with its {paging.source} {last.get(paging.source)!r} goes on, so the videos after it were lost"))
+            report.findings.append(
+                Finding(
+                    "stopped-at-empty-page",
+                    f"{paging.subject} {subject!r}: the last page read was empty with has_more 1; asking with its {paging.source} {last.get(paging.source)!r} goes on, so the videos after it were lost",
+                )
+            )
         elif isinstance(last.get(count), int) and sizes and last[count] < max(sizes):
-            report.findings.append(Finding("page-size-assumed", f"{paging.subject} {subject!r}: stopped after a page of {last[count]} video(s), fewer than the {max(sizes)} of an earlier page, while has_more was 1; page sizes vary, only has_more 0 ends a walk"))
+            report.findings.append(
+                Finding(
+                    "page-size-assumed",
+                    f"{paging.subject} {subject!r}: stopped after a page of {last[count]} video(s), fewer than the {max(sizes)} of an earlier page, while has_more was 1; page sizes vary, only has_more 0 ends a walk",
+                )
+            )
         elif len(history) == 1 and history[0][0] is None and last.get(f"{PAGE_ITEMS}#pinned"):
-            report.findings.append(Finding("pinned-order", f"{paging.subject} {subject!r}: stopped after page one, whose first {last[f'{PAGE_ITEMS}#pinned']} video(s) are pinned (is_top 1) and older than the rest; a client that stops at the first video older than its last sync stops there and misses newer videos"))
+            report.findings.append(
+                Finding(
+                    "pinned-order",
+                    f"{paging.subject} {subject!r}: stopped after page one, whose first {last[f'{PAGE_ITEMS}#pinned']} video(s) are pinned (is_top 1) and older than the rest; a client that stops at the first video older than its last sync stops there and misses newer videos",
+                )
+            )
 
 
 # --- retry behaviour (across requests) -----------------------------------------------------------
@@ -423,8 +548,12 @@ def retry_rules(reports: list[RequestReport], entries: list[Mapping[str, Any]]) 
     retryable failure (for gave_up_silently, which also needs the exit status). A retry is the
     same request (operation, key, body) sent again."""
     last: dict[tuple[Any, ...], int] = {}  # attempt -> index of its latest report
-    run: dict[tuple[Any, ...], tuple[tuple[Any, ...], int | None]] = {}  # (operation, key) -> (attempt repeated, its first success)
-    burst: dict[tuple[Any, ...], tuple[float, int, int]] = {}  # attempt -> (first failure's time, its number, retries since)
+    run: dict[
+        tuple[Any, ...], tuple[tuple[Any, ...], int | None]
+    ] = {}  # (operation, key) -> (attempt repeated, its first success)
+    burst: dict[
+        tuple[Any, ...], tuple[float, int, int]
+    ] = {}  # attempt -> (first failure's time, its number, retries since)
     for index, (report, entry) in enumerate(zip(reports, entries, strict=False)):
         if not entry.get("operation"):
             continue
@@ -437,7 +566,10 @@ def retry_rules(reports: list[RequestReport], entries: list[Mapping[str, Any]]) 
             before, first = reports[previous], entries[previous]
             if before.status in CLIENT_ERRORS and not before.fault and before.forced != "Prefer header":
                 report.findings.append(
-                    Finding("retried-client-error", f"repeats request #{before.number}, which got {_what(before)}: the same request gets the same answer; fix the request instead")
+                    Finding(
+                        "retried-client-error",
+                        f"repeats request #{before.number}, which got {_what(before)}: the same request gets the same answer; fix the request instead",
+                    )
                 )
             elif _retryable(first):
                 started, origin, retries = burst.get(attempt, (float(first.get("at") or 0), before.number, 0))
@@ -446,13 +578,19 @@ def retry_rules(reports: list[RequestReport], entries: list[Mapping[str, Any]]) 
                 elapsed = (float(entry.get("at") or 0) - started) * 1000
                 if retries == NO_BACKOFF_RETRIES and elapsed < NO_BACKOFF_MS:
                     report.findings.append(
-                        Finding("no-backoff", f"{retries} retries of request #{origin} within {elapsed:.0f} ms; wait longer after each failure (exponential back-off, or Retry-After when sent)")
+                        Finding(
+                            "no-backoff",
+                            f"{retries} retries of request #{origin} within {elapsed:.0f} ms; wait longer after each failure (exponential back-off, or Retry-After when sent)",
+                        )
                     )
         if paid is not None:  # a re-request of a page just paid for: named below when it is paid again
             report.findings = [f for f in report.findings if f.rule != "page-refetch"]
         if paid is not None and not _failed(entry):
             report.findings.append(
-                Finding("retried-after-success", f"the same request as #{paid}, which had already succeeded: the page was paid twice (a retry of an answer the client did not wait for?)")
+                Finding(
+                    "retried-after-success",
+                    f"the same request as #{paid}, which had already succeeded: the page was paid twice (a retry of an answer the client did not wait for?)",
+                )
             )
         if not _retryable(entry):
             burst.pop(attempt, None)
@@ -473,5 +611,8 @@ def gave_up_silently(analysis: Analysis, exit_code: int | None) -> None:
     for number in analysis.unretried:
         report = analysis.requests[number - 1]
         report.findings.append(
-            Finding("gave-up-silently", f"got {_what(report)} (injected), was never retried, and the command still exited 0: its data is missing and nothing said so")
+            Finding(
+                "gave-up-silently",
+                f"got {_what(report)} (injected), was never retried, and the command still exited 0: its data is missing and nothing said so",
+            )
         )

@@ -18,7 +18,9 @@ KEY = os.environ["DUMPLING_API_KEY"]
 JSON = "application/json"
 
 
-def send(body: bytes | str | dict[str, Any], *, content_type: str | None = JSON, auth: str | None = None, path: str = PATH) -> dict[str, Any]:
+def send(
+    body: bytes | str | dict[str, Any], *, content_type: str | None = JSON, auth: str | None = None, path: str = PATH
+) -> dict[str, Any]:
     """POST and return the parsed answer (whatever its status)."""
     raw = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
     headers = {"Authorization": auth if auth is not None else f"Bearer {KEY}"}
@@ -28,7 +30,9 @@ def send(body: bytes | str | dict[str, Any], *, content_type: str | None = JSON,
         headers["Content-Type"] = content_type
     connection = http.client.HTTPConnection(BASE.hostname, BASE.port, timeout=10)
     try:
-        connection.request("POST", path, body=raw, headers=headers)  # http.client adds only Host, Content-Length, Accept-Encoding
+        connection.request(
+            "POST", path, body=raw, headers=headers
+        )  # http.client adds only Host, Content-Length, Accept-Encoding
         response = connection.getresponse()
         data = response.read()
     finally:

@@ -31,7 +31,10 @@ MAX_REQUESTS = 200  # every client stops here at the latest (naive-zero would lo
 def fetch(base_url: str, key: str, handle: str, cursor: str | None) -> dict[str, Any]:
     body = {"handle": handle, **({"maxCursor": cursor} if cursor else {})}
     request = urllib.request.Request(
-        base_url + PATH, data=json.dumps(body).encode(), headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}, method="POST"
+        base_url + PATH,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (a loopback mock)
         return json.loads(response.read())  # type: ignore[no-any-return]

@@ -42,7 +42,12 @@ def post(body: dict[str, Any], timeout: float) -> dict[str, Any]:
     """One attempt: the page, or Failure (status 0: the connection broke or timed out)."""
     connection = http.client.HTTPConnection(BASE.hostname, BASE.port, timeout=timeout)
     try:
-        connection.request("POST", PATH, body=json.dumps(body), headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        connection.request(
+            "POST",
+            PATH,
+            body=json.dumps(body),
+            headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+        )
         response = connection.getresponse()
         data = response.read()
         if response.status != 200:
