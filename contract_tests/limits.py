@@ -23,7 +23,8 @@ import pytest
 import requests
 import urllib3
 
-from mock_server.server.body_limits import MAX_RESPONSE_BYTES, BodyTooLarge, CappedBody
+from mock_server.exceptions import BodyTooLarge
+from mock_server.server.body_limits import MAX_RESPONSE_BYTES, CappedBody
 
 READ_CHUNK = 64 * 1024
 

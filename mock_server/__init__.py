@@ -20,6 +20,7 @@ __all__ = [
     "ClientCheckError",
     "ClientFinding",
     "CompiledContract",
+    "DumplingMockError",
     "JournalEntry",
     "MockServer",
     "SettingsError",
@@ -28,13 +29,14 @@ __all__ = [
 ]
 
 _LAZY = {
-    "ClientCheckError": "mock_server.testing.server",
+    "ClientCheckError": "mock_server.exceptions",
+    "DumplingMockError": "mock_server.exceptions",
     "ClientFinding": "mock_server.testing.server",
     "CompiledContract": "mock_server.testing.server",
     "JournalEntry": "mock_server.testing.server",
     "MockServer": "mock_server.testing.server",
     "compile_contract": "mock_server.testing.server",
-    "SettingsError": "mock_server.settings",
+    "SettingsError": "mock_server.exceptions",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import yaml
 
+from mock_server.exceptions import SettingsError
 from mock_server.server.secrets import mask_text, url_secrets
 
 ENV_PREFIX = "DUMPLING_MOCK_"
@@ -35,10 +36,6 @@ VALIDATIONS = ("documented", "vendor")  # README: "What is checked, and where ea
 FIDELITIES = ("docs", "tiktok")  # README: "Data fidelity and TikTok's pagination quirks"
 QUIRKS = ("pinned", "duplicates", "empty-page", "page-sizes", "zero-cursor")  # same section, one paragraph each
 RATE_LIMIT_SYNTAX = "N/second|minute|hour|day or N/s|m|h|d, optionally N/10second, N >= 1"
-
-
-class SettingsError(ValueError):
-    """One bad flag, environment variable or config value, in one line."""
 
 
 @dataclass(frozen=True)

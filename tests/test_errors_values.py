@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from mock_server.contract.document import Operation, load_contract
-from mock_server.pipeline.problems import PLACEHOLDER, Problem, UnknownExample, error_body, example_names, fill
+from mock_server.exceptions import UnknownExample
+from mock_server.pipeline.problems import PLACEHOLDER, Problem, error_body, example_names, fill
 
 
 def _example(value: Any, placeholders: dict[str, str] | None = None) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from mock_server.app.factory import build_context, create_app
 from mock_server.cli import main as cli
 from mock_server.contract.document import load_contract
 from mock_server.data import tiktok
-from mock_server.faults.spec import FaultError, check_configured, fault_problem, parse_fault, parse_step
+from mock_server.exceptions import FaultError
+from mock_server.faults.spec import check_configured, fault_problem, parse_fault, parse_step
 from mock_server.ledger import open_store
 from mock_server.server.secrets import mask
 from mock_server.settings import (

@@ -261,7 +261,8 @@ def test_a_bad_base_url_is_refused_without_printing_its_password() -> None:
 
 def test_the_proxy_never_prints_the_password_of_its_upstream(capsys: pytest.CaptureFixture[str]) -> None:
     from mock_server.cli.main import _banner
-    from mock_server.settings import SettingsError, resolve
+    from mock_server.exceptions import SettingsError
+    from mock_server.settings import resolve
 
     upstream = f"https://user:{PASSWORD}@staging.example.invalid"
     _banner(Settings(upstream=upstream))

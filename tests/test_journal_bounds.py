@@ -10,8 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from mock_server.exceptions import SettingsError
 from mock_server.ledger import Store, open_store
-from mock_server.settings import ApiKey, RateLimit, SettingsError, resolve
+from mock_server.settings import ApiKey, RateLimit, resolve
 
 KEY = "sk_test_journal_bytes"
 CAP = 256 * 1024

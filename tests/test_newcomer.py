@@ -227,7 +227,8 @@ def test_the_contract_kit_accepts_both_rate_limit_spellings(short: str, long: st
 @pytest.mark.parametrize("bad", ["fast", "0/s", "2/0s", "10/fortnight", "10"])
 def test_a_bad_rate_limit_gets_the_same_message_everywhere(bad: str) -> None:
     from contract_tests.options import _rate_limit
-    from mock_server.settings import SettingsError, resolve
+    from mock_server.exceptions import SettingsError
+    from mock_server.settings import resolve
 
     with pytest.raises(SettingsError) as serve_error:
         resolve({"rate_limit": bad}, {})
@@ -487,7 +488,8 @@ def test_vendor_validation_serves_the_vendors_request_schema(make_client: Callab
 
 
 def test_validation_is_a_setting_with_flag_env_and_config_key(tmp_path: Any) -> None:
-    from mock_server.settings import SettingsError, resolve
+    from mock_server.exceptions import SettingsError
+    from mock_server.settings import resolve
 
     config = tmp_path / "mock.yaml"
     config.write_text("validation: vendor\n")
@@ -588,7 +590,8 @@ def test_cors_any_origin(make_client: Callable[..., TestClient]) -> None:
 
 
 def test_cors_setting_from_flag_env_and_config(tmp_path: Any) -> None:
-    from mock_server.settings import SettingsError, resolve
+    from mock_server.exceptions import SettingsError
+    from mock_server.settings import resolve
 
     config = tmp_path / "mock.yaml"
     config.write_text("cors: [http://localhost:3000, 'https://app.example.com']\n")

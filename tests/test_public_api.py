@@ -23,6 +23,7 @@ def test_the_public_names_are_pinned() -> None:
         "ClientCheckError",
         "ClientFinding",
         "CompiledContract",
+        "DumplingMockError",
         "JournalEntry",
         "MockServer",
         "SettingsError",

@@ -24,7 +24,8 @@ from mock_server import MockServer
 from mock_server.cli.main import main
 from mock_server.data import quirks, tiktok, tiktok_rich
 from mock_server.data.pages import Pages
-from mock_server.settings import QUIRKS, Settings, SettingsError, resolve
+from mock_server.exceptions import SettingsError
+from mock_server.settings import QUIRKS, Settings, resolve
 from mock_server.testing.server import settings_for
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -484,7 +484,7 @@ def test_a_recording_without_a_contract_request_is_incomplete_and_replay_runs_on
 
 def test_the_pytest_fixture_replays_a_recording(recorded: tuple[Path, list[httpx.Response], str]) -> None:
     from mock_server import MockServer
-    from mock_server.settings import SettingsError
+    from mock_server.exceptions import SettingsError
 
     path, responses, _ = recorded
     with MockServer(keys={"sk_fixture_key": 100}, replay=str(path), on_miss="404") as mock:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.settings import ApiKey, RateLimit, Settings, SettingsError, from_options
+from mock_server.exceptions import SettingsError
+from mock_server.settings import ApiKey, RateLimit, Settings, from_options
 
 
 @pytest.mark.parametrize(

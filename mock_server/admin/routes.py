@@ -17,11 +17,12 @@ from starlette.routing import Route
 from mock_server import __version__
 from mock_server.contract.document import Contract, bundled_path, load_contract
 from mock_server.contract.validator import ContractValidator
+from mock_server.exceptions import BadJson, QueryError
 from mock_server.faults import spec as faults
-from mock_server.journal.query import FILTERS, QueryError, everything, parse_query, select
+from mock_server.journal.query import FILTERS, everything, parse_query, select
 from mock_server.ledger.base import KEY_FIELDS
 from mock_server.pipeline.context import Context
-from mock_server.pipeline.validate_request import BadJson, load_json
+from mock_server.pipeline.validate_request import load_json
 from mock_server.settings import DEFAULT_CREDITS, ApiKey
 from mock_server.verify.rules import analyse
 

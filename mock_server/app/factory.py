@@ -28,6 +28,7 @@ from mock_server.app.front import front_routes
 from mock_server.contract.document import Contract, load_contract
 from mock_server.contract.validator import ContractValidator
 from mock_server.data import tiktok
+from mock_server.exceptions import SettingsError
 from mock_server.faults import spec as faults
 from mock_server.ledger import open_store
 from mock_server.pipeline.context import Context
@@ -35,7 +36,7 @@ from mock_server.pipeline.routes import Respond, mock_respond, operation_routes
 from mock_server.pipeline.validate_response import header_value
 from mock_server.server import logs
 from mock_server.server.serving import exit_with_parent
-from mock_server.settings import Settings, SettingsError, settings_from_json
+from mock_server.settings import Settings, settings_from_json
 
 SETTINGS_ENV = "DUMPLING_MOCK__RESOLVED_SETTINGS"  # how `serve --workers N` hands settings to workers
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from mock_server.contract.diff import Diff, diff
 from mock_server.contract.diff_report import as_json, exit_code, markdown, plural
-from mock_server.contract.document import ContractError, bundled_path, read_yaml
+from mock_server.contract.document import bundled_path, read_yaml
 from mock_server.contract.vendor_page import BUNDLED, load_source
+from mock_server.exceptions import ContractError
 
 
 def add_subcommands(contract: argparse.ArgumentParser) -> None:

@@ -29,13 +29,11 @@ from typing import Any
 
 from mock_server import __version__
 from mock_server.cli import contract_commands
-from mock_server.contract.document import ContractError
-from mock_server.ledger.base import StateError
-from mock_server.recording.har import HarError
+from mock_server.exceptions import CannotListen, DumplingMockError, SettingsError
 from mock_server.recording.replay import ON_MISS
 from mock_server.server import logs, serving
 from mock_server.server.secrets import mask_text, url_secrets
-from mock_server.settings import Settings, SettingsError, resolve, settings_to_json
+from mock_server.settings import Settings, resolve, settings_to_json
 from mock_server.testing import verify_client
 
 SERVE_FLAGS = (
@@ -323,12 +321,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise SettingsError("proxy: --upstream URL is required (or DUMPLING_MOCK_UPSTREAM)")
             proxy_settings = dataclasses.replace(settings, workers=1)
             return serve(proxy_settings, recording) if recording.record else serve(proxy_settings)
-    except (SettingsError, ContractError, StateError, HarError) as exc:
-        print(f"dumpling-mock: error: {exc}", file=sys.stderr)
-        return 2
-    except serving.CannotListen as exc:
+    except CannotListen as exc:
         print(f"dumpling-mock: error: {exc}", file=sys.stderr)
         return serving.EXIT_CANNOT_LISTEN
+    except DumplingMockError as exc:  # any of exceptions.py's tree: one line, exit 2, no traceback
+        print(f"dumpling-mock: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return 2

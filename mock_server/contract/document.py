@@ -17,12 +17,9 @@ import orjson
 import yaml
 
 from mock_server.contract.overlay import apply_overlay
+from mock_server.exceptions import ContractError
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-class ContractError(ValueError):
-    """A contract file is missing, unreadable or not the document it should be."""
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,7 @@ from typing import Any
 
 from jsonpath_ng.ext import parse as parse_jsonpath
 
-
-class OverlayError(ValueError):
-    """The overlay is malformed or one of its targets selects nothing."""
+from mock_server.exceptions import OverlayError
 
 
 def merge(target: Any, update: Any) -> Any:

@@ -15,9 +15,10 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.contract.document import ContractError, build_contract, resolve
-from mock_server.contract.overlay import OverlayError, apply_overlay, select
+from mock_server.contract.document import build_contract, resolve
+from mock_server.contract.overlay import apply_overlay, select
 from mock_server.contract.vendor_page import Source
+from mock_server.exceptions import ContractError, OverlayError
 
 # code -> title, for the overlay's actions read against the NEW YAML (and the NEW page's prose).
 OVERLAY_RULES: dict[str, str] = {

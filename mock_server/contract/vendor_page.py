@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 import yaml
 
-from mock_server.contract.document import ContractError, build_contract, bundled_path
+from mock_server.contract.document import build_contract, bundled_path
+from mock_server.exceptions import PageError
 
 BUNDLED = "bundled"  # the page shipped with this package (openapi/vendor-page.md)
 PAGE_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".mdx": "markdown", ".html": "html", ".htm": "html"}
@@ -31,10 +32,6 @@ _ERROR_FIELD = re.compile(r'"error"\s*:\s*("(?:[^"\\]|\\.)*")')
 _LISTED = re.compile(r"Possible error messages:?[ \t]*\n((?:\s*[*+-][ \t]+[^\n]*\n?)+)", re.I)
 _BULLET = re.compile(r"^[ \t]*[*+-][ \t]+`?([^`\n]+?)`?[ \t]*$", re.M)
 _CREDIT_COST = re.compile(r"costs\s+\**\s*(\d+)\s+credits?\b", re.I)
-
-
-class PageError(ContractError):
-    """A page or YAML file that cannot be read as one side of a contract diff."""
 
 
 @dataclass(frozen=True)

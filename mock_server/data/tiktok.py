@@ -28,6 +28,8 @@ from urllib.parse import quote
 
 import faker
 
+from mock_server.exceptions import InvalidCursor
+
 __all__ = [
     "DEFAULT_NOW_S",
     "DEFAULT_PAGE_SIZE",
@@ -62,10 +64,6 @@ _POPULAR_TAGS = (
     "food", "travel", "fitness", "beauty", "fashion", "diy", "pets", "gaming", "storytime", "learnontiktok",
 )  # fmt: skip
 _COVER_HOSTS = ("p16-sign-va.tiktokcdn.com", "p19-sign.tiktokcdn-us.com")
-
-
-class InvalidCursor(ValueError):
-    """maxCursor is not a cursor this API could have produced."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any
 from mock_server.contract.document import Contract, bundled_path, load_contract
 from mock_server.contract.validator import ContractValidator
 from mock_server.data.tiktok import TIKTOK_OPERATION
+from mock_server.exceptions import FaultError
 from mock_server.ledger.base import Store
 from mock_server.server.secrets import digest, mask
 
@@ -49,10 +50,6 @@ SHORT_NAMES = {
 STEP_FIELDS = ("kind", "status", "example", "latency_ms", "probability", "retry_after", "stall_ms")
 DEFAULT_STALL_MS = 30_000  # longer than most clients' read timeout
 CURSOR_FIELD = "maxCursor"  # the TikTok operation's page cursor (its NextPage link)
-
-
-class FaultError(ValueError):
-    """A fault the mock cannot apply: one line saying why (the admin API's 400, serve's exit 2)."""
 
 
 # --- parsing: the one schema, then what only the contract knows -----------------------------------

@@ -12,16 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mock_server.exceptions import QueryError
 from mock_server.ledger.base import Store
 from mock_server.server.secrets import mask
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 FILTERS = ("handle", "status", "key", "operation", "since")
-
-
-class QueryError(ValueError):
-    """A query parameter the journal does not know, or a bad value (answered with a 400)."""
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,6 @@ MAX_JOURNAL_ID = 2**63 - 1
 KEY_FIELDS = ("credits", "active")  # what `PUT /__admin/keys` may set on an existing key
 
 
-class StateError(RuntimeError):
-    """The state file cannot be opened or is not a dumpling-mock state file."""
-
-
 @dataclass(frozen=True)
 class KeyInfo:
     """A key as found when the request arrived (its balance is `settle`'s business)."""

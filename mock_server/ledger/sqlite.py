@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from mock_server.ledger.base import JOURNAL_MAX_BYTES, KEY_FIELDS, KeyInfo, Settlement, StateError, decide, window_count
+from mock_server.exceptions import StateError
+from mock_server.ledger.base import JOURNAL_MAX_BYTES, KEY_FIELDS, KeyInfo, Settlement, decide, window_count
 from mock_server.server.secrets import digest, mask, same_key
 from mock_server.settings import ApiKey, RateLimit
 

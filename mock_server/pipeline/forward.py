@@ -22,12 +22,13 @@ import zlib
 import httpx
 from starlette.requests import Request
 
+from mock_server.exceptions import BodyTooLarge
 from mock_server.pipeline.context import Context
 from mock_server.pipeline.negotiate import Override
 from mock_server.pipeline.problems import Problem
 from mock_server.pipeline.respond import Outcome, problem_outcome
 from mock_server.pipeline.validate_request import Checked
-from mock_server.server.body_limits import MAX_RESPONSE_BYTES, BodyTooLarge, CappedBody
+from mock_server.server.body_limits import MAX_RESPONSE_BYTES, CappedBody
 
 # RFC 9110 section 7.6.1: meaningful for one connection only, never forwarded.
 HOP_BY_HOP = frozenset(

@@ -8,6 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 from mock_server.contract.document import Operation
+from mock_server.exceptions import UnknownExample
 
 
 @dataclass(frozen=True)
@@ -17,10 +18,6 @@ class Problem:
     status: int
     example: str | None = None  # a named example of that status; None = the first one
     reason: str = ""  # why, for the X-Mock-Reason header and the journal (never in the body)
-
-
-class UnknownExample(LookupError):
-    """`Prefer` or a reserved handle asked for an example the contract does not have."""
 
 
 def example_names(op: Operation, status: int) -> list[str]:

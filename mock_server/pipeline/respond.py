@@ -15,9 +15,10 @@ import orjson
 
 from mock_server.data import from_schema, tiktok
 from mock_server.data.tiktok import TIKTOK_OPERATION
+from mock_server.exceptions import UnknownExample
 from mock_server.pipeline.context import Context
 from mock_server.pipeline.negotiate import Override
-from mock_server.pipeline.problems import Problem, UnknownExample, error_body
+from mock_server.pipeline.problems import Problem, error_body
 from mock_server.pipeline.validate_request import Checked
 
 JSON = "application/json"

@@ -20,6 +20,7 @@ from mock_server.contract.document import Operation
 from mock_server.contract.validator import ContractValidator, Violation
 from mock_server.data import tiktok
 from mock_server.data.tiktok import TIKTOK_OPERATION
+from mock_server.exceptions import BadJson
 from mock_server.journal.entry import JOURNAL_BODY_BYTES
 from mock_server.ledger.base import KeyInfo, Store
 from mock_server.pipeline.context import Context
@@ -237,10 +238,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-class BadJson(ValueError):
-    """A body that is not one strict JSON text; the message says why, in a few words."""
 
 
 def load_json(raw: bytes) -> Any:

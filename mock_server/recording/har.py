@@ -26,6 +26,7 @@ import harfile
 import orjson
 
 from mock_server import __version__
+from mock_server.exceptions import HarError
 from mock_server.server.secrets import mask_text
 
 PLACEHOLDER = "REDACTED"  # what a credential header's value becomes, after its scheme ("Bearer REDACTED")
@@ -34,10 +35,6 @@ CREDENTIAL_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"}
 )
 MAX_HAR_BYTES = 256 * 1024 * 1024  # a HAR larger than this is refused, not read into memory
-
-
-class HarError(ValueError):
-    """A file that is not a readable HAR 1.x, in one line naming the file."""
 
 
 @dataclass(frozen=True)

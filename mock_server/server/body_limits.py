@@ -11,17 +11,10 @@ from __future__ import annotations
 
 import zlib
 
+from mock_server.exceptions import BodyTooLarge
+
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # a real page is under 100 KiB
 DECODED = frozenset({"gzip", "x-gzip", "deflate"})
-
-
-class BodyTooLarge(Exception):
-    """The body (after decompression) is larger than the cap; `kept` holds its first `cap` bytes."""
-
-    def __init__(self, cap: int, kept: bytes) -> None:
-        super().__init__(f"response body larger than {cap} bytes (after decompression)")
-        self.cap = cap
-        self.kept = kept
 
 
 class CappedBody:

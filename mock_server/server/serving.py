@@ -21,15 +21,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from mock_server.exceptions import CannotListen
+
 EXIT_CANNOT_LISTEN = 3  # also uvicorn's code for a server that fails to start
 BACKLOG = 2048  # uvicorn's default
 READY_TIMEOUT_S = 60.0  # a worker that has not started by then is reported as failed
 PARENT_ENV = "DUMPLING_MOCK__PARENT_PID"  # how a worker learns which process it must outlive
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-class CannotListen(RuntimeError):
-    """The address cannot be bound: in use, not permitted, or not an address of this machine."""
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -70,7 +70,7 @@ def dumpling_mock_factory(dumpling_mock_contracts: ContractCache) -> Iterator[Ca
         mock = dumpling_mock_factory(keys={"sk_test": 5})
         ...
     """
-    from mock_server.settings import SettingsError
+    from mock_server.exceptions import SettingsError
     from mock_server.testing.server import MockServer, settings_for
 
     started: list[MockServer] = []

@@ -28,9 +28,10 @@ import orjson
 
 from mock_server.contract.document import Contract, load_contract
 from mock_server.contract.validator import ContractValidator
+from mock_server.exceptions import ClientCheckError, SettingsError
 from mock_server.faults import spec as faults
 from mock_server.journal.query import JournalQuery
-from mock_server.settings import PARSERS, ApiKey, Settings, SettingsError, from_options, parse
+from mock_server.settings import PARSERS, ApiKey, Settings, from_options, parse
 from mock_server.testing.verify_client import UnmatchedRecorder, request_table
 from mock_server.verify.rules import VIOLATION, WARNING, Analysis, analyse
 
@@ -46,10 +47,6 @@ NOT_OPTIONS = {
 }
 OPTIONS = tuple(sorted({*ALIASES, *PARSERS} - set(ALIASES.values()) - set(NOT_OPTIONS)))
 MAX_LATENCY_MS = 60_000  # the admin API's bound (FaultInput.latency_ms)
-
-
-class ClientCheckError(AssertionError):
-    """`assert_clean` found violations (or warnings, when asked): the message is the report."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +175,7 @@ def _keys(value: Any) -> Any:
 
 def _replayer(contract: Any, replay: Any, on_miss: str) -> Any:
     """`replay=` / `on_miss=`: the replaying responder, with the CLI's one-line errors."""
-    from mock_server.recording.har import HarError
+    from mock_server.exceptions import HarError
     from mock_server.recording.replay import ON_MISS, Replayer, index
 
     files = [Path(replay)] if isinstance(replay, (str, Path)) else [Path(p) for p in replay]

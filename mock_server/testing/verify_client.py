@@ -31,12 +31,13 @@ import httpx
 import orjson
 
 from mock_server.contract.document import Contract
+from mock_server.exceptions import SettingsError
 from mock_server.faults import spec as faults
 from mock_server.faults import transport as transport_faults
 from mock_server.pipeline.context import Context
 from mock_server.server import logs
 from mock_server.server.secrets import mask
-from mock_server.settings import PARSERS, RateLimit, Settings, SettingsError, resolve
+from mock_server.settings import PARSERS, RateLimit, Settings, resolve
 from mock_server.verify.rules import RULE, WARNING, Analysis, RequestReport, analyse, gave_up_silently
 
 LOOPBACK = "127.0.0.1"

@@ -20,9 +20,10 @@ import orjson
 
 from mock_server.contract.document import Contract, Operation, resolve
 from mock_server.contract.validator import ContractValidator, Violation
+from mock_server.exceptions import BadJson
 from mock_server.journal.entry import JOURNAL_BODY_BYTES
 from mock_server.journal.summary import PAGE_ITEMS
-from mock_server.pipeline.validate_request import BadJson, load_json
+from mock_server.pipeline.validate_request import load_json
 
 VIOLATION = "violation"
 WARNING = "warning"
