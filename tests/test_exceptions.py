@@ -13,6 +13,7 @@ import pytest
 import mock_server
 from mock_server import exceptions
 from mock_server.cli.main import main as cli_main
+from mock_server.contract.document import load_contract
 from mock_server.exceptions import ContractError, DumplingMockError, OverlayError, SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,6 +77,24 @@ def test_the_public_base_class_is_exported() -> None:
     assert mock_server.SettingsError is SettingsError
 
 
+def test_a_missing_overlay_names_its_path_once(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-overlay.yaml"
+    with pytest.raises(ContractError) as caught:
+        load_contract(overlay=missing)
+    assert str(caught.value).count(str(missing)) == 1, str(caught.value)
+    assert str(caught.value).startswith(f"{missing}: cannot read")
+
+
+def test_a_broken_overlay_is_an_overlay_error_naming_its_path(tmp_path: Path) -> None:
+    overlay = tmp_path / "bad.overlay.yaml"
+    overlay.write_text(
+        "overlay: 1.0.0\ninfo: {title: t, version: '1'}\nactions:\n  - target: $.nothing.here\n    update: {}\n"
+    )
+    with pytest.raises(OverlayError) as caught:
+        load_contract(overlay=overlay)
+    assert str(caught.value) == f"{overlay}: action 1: target $.nothing.here selects nothing"
+
+
 def test_the_cli_turns_any_error_of_the_tree_into_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -83,3 +102,4 @@ def test_the_cli_turns_any_error_of_the_tree_into_one_line_and_exit_2(
     assert cli_main(["contract", "--overlay", str(missing)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("dumpling-mock: error: ") and "Traceback" not in err
+    assert err.count(str(missing)) == 1

@@ -17,7 +17,7 @@ import orjson
 import yaml
 
 from mock_server.contract.overlay import apply_overlay
-from mock_server.exceptions import ContractError
+from mock_server.exceptions import ContractError, OverlayError
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -148,10 +148,11 @@ def load_contract(
     original = document = read_yaml(vendor_path)
     if overlay is not False:
         overlay_path = overlay if isinstance(overlay, Path) else bundled_path("prose.overlay.yaml")
+        overlay_document = read_yaml(overlay_path)  # its ContractError names the path already
         try:
-            document = apply_overlay(document, read_yaml(overlay_path))
-        except ValueError as exc:
-            raise ContractError(f"{overlay_path}: {exc}") from None
+            document = apply_overlay(document, overlay_document)
+        except ValueError as exc:  # OverlayError, or a value apply_overlay could not merge
+            raise OverlayError(f"{overlay_path}: {exc}") from None
     if validation == "vendor":
         document = vendor_requests(document, original)
     return build_contract(document)
