@@ -33,7 +33,7 @@ _LAZY = {
     "DumplingMockError": "mock_server.exceptions",
     "ClientFinding": "mock_server.testing.server",
     "CompiledContract": "mock_server.testing.server",
-    "JournalEntry": "mock_server.testing.server",
+    "JournalEntry": "mock_server.journal.entry",
     "MockServer": "mock_server.testing.server",
     "compile_contract": "mock_server.testing.server",
     "SettingsError": "mock_server.exceptions",

@@ -19,17 +19,17 @@ import dataclasses
 import socket
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from mock_server.contract.document import Contract, load_contract
 from mock_server.contract.validator import ContractValidator
 from mock_server.exceptions import ClientCheckError, SettingsError
 from mock_server.faults import spec as faults
+from mock_server.journal.entry import JournalEntry
 from mock_server.journal.query import JournalQuery
 from mock_server.settings import PARSERS, ApiKey, Settings, from_options, parse
 from mock_server.testing.verify_client import UnmatchedRecorder, request_table
@@ -75,58 +75,6 @@ def compile_contract(
     mode = parse("validation", validation, "validation")
     loaded = load_contract(contract_path, overlay_path, mode)
     return CompiledContract(loaded, ContractValidator(loaded), contract_path, overlay_path, mode)
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    """One request as the mock's journal keeps it (keys masked). `raw` has every field, including
-    any this version does not name."""
-
-    id: int
-    at: float  # unix time, seconds
-    method: str
-    path: str
-    operation: str | None
-    status: int
-    key: str  # masked
-    handle: str
-    body: str  # the request body as received (first 2 KiB), keys masked
-    example: str | None  # the contract's named example the response was, if any
-    reason: str  # why an error was answered (also the X-Mock-Reason header)
-    forced: str | None  # "Prefer header", "fault N", "reserved handle": how the response was forced
-    warnings: tuple[str, ...]
-    violations: tuple[dict[str, Any], ...]  # request departures from the contract
-    raw: dict[str, Any] = field(repr=False, compare=False)
-    replayed: str | None = None  # "FILE.har#N": the recorded answer it got (replay=), else None
-
-    @classmethod
-    def from_dict(cls, entry: Mapping[str, Any]) -> JournalEntry:
-        return cls(
-            id=int(entry["id"]),
-            at=float(entry["at"]),
-            method=str(entry.get("method", "")),
-            path=str(entry.get("path", "")),
-            operation=entry.get("operation"),
-            status=int(entry.get("status") or 0),
-            key=str(entry.get("key") or ""),
-            handle=str(entry.get("handle") or ""),
-            body=str(entry.get("body") or ""),
-            example=entry.get("example"),
-            reason=str(entry.get("reason") or ""),
-            forced=entry.get("forced"),
-            warnings=tuple(entry.get("warnings") or ()),
-            violations=tuple(entry.get("violations") or ()),
-            raw=dict(entry),
-            replayed=entry.get("replayed"),
-        )
-
-    def json(self) -> Any:
-        """The request body, parsed (the journal keeps the first 2 KiB of it).
-
-        >>> entry.json()["handle"]  # doctest: +SKIP
-        'alice'
-        """
-        return orjson.loads(self.body)
 
 
 @dataclass(frozen=True)
