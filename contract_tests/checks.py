@@ -23,7 +23,8 @@ from schemathesis.core.transport import Response
 from contract_tests.budget import Budget
 from contract_tests.findings import flat_headers
 from contract_tests.wording import body_words
-from mock_server.contract.document import Contract, Operation, resolve
+from mock_server.contract.document import Contract, Operation
+from mock_server.contract.refs import resolve
 from mock_server.contract.validator import ContractValidator
 
 CheckFunction = Callable[[Any, Response, Case], None]

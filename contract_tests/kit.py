@@ -26,9 +26,10 @@ from contract_tests.checks import TITLES, DomainChecks
 from contract_tests.findings import Classifier, Recorder
 from contract_tests.limits import Limits
 from contract_tests.options import KitOptions
-from contract_tests.pagination import Link, Walk, pagination_link
+from contract_tests.pagination import Walk
 from contract_tests.progress import LiveView
 from mock_server.contract.document import Contract, Operation, load_contract
+from mock_server.contract.links import PageLink, page_link
 from mock_server.contract.validator import ContractValidator
 from mock_server.server.secrets import mask_excerpt, mask_text, url_secrets
 from mock_server.settings import ApiKey, Settings
@@ -210,9 +211,9 @@ class Kit:
         return {"session": self.session} if self.session is not None else {}
 
 
-def _paginated_operation(contract: Contract) -> tuple[Operation, Link]:
+def _paginated_operation(contract: Contract) -> tuple[Operation, PageLink]:
     for op in contract.operations:
-        link = pagination_link(op)
+        link = page_link(op)
         if link is not None:
             return op, link
     raise RuntimeError("the effective contract has no pagination link (the overlay's NextPage)")

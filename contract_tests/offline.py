@@ -41,8 +41,9 @@ from contract_tests import exit_codes, report
 from contract_tests.budget import Budget
 from contract_tests.checks import TITLES, DomainChecks, kind
 from contract_tests.findings import Classifier, Finding, Recorder, cause_of
-from contract_tests.pagination import Link, Problem, pagination_link, walk
+from contract_tests.pagination import Problem, walk
 from mock_server.contract.document import Contract, Operation, load_contract
+from mock_server.contract.links import PageLink, page_link
 from mock_server.contract.validator import ContractValidator
 from mock_server.data.pages import Pages
 from mock_server.recording import har
@@ -135,7 +136,7 @@ def check_responses(run: Offline, exchanges: list[tuple[Operation, har.Exchange]
             pass  # recorded by the after_validate hook
 
 
-def check_walks(run: Offline, op: Operation, link: Link, exchanges: list[har.Exchange]) -> None:
+def check_walks(run: Offline, op: Operation, link: PageLink, exchanges: list[har.Exchange]) -> None:
     """The pagination walk of each handle over its recorded pages: the walk starts at every page no
     other recorded page leads to, and a cursor leads to the page recorded for it."""
     run.recorder.current_test = WALK_TEST
@@ -193,13 +194,13 @@ def _record(run: Offline, problem: Problem) -> None:
     run.recorder.add("pagination_walk", problem.response, "Pagination is inconsistent", problem.message, cause)
 
 
-def _cursor(exchange: har.Exchange, link: Link) -> str:
+def _cursor(exchange: har.Exchange, link: PageLink) -> str:
     body = _body(exchange.response_body)
     value = body.get(link.cursor_field) if isinstance(body, dict) else None
     return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "" else ""
 
 
-def _chain(by_cursor: dict[str, har.Exchange], asked: str, link: Link) -> int:
+def _chain(by_cursor: dict[str, har.Exchange], asked: str, link: PageLink) -> int:
     """How many recorded pages follow one another from `asked` (the walk's bound: it never asks
     for a page after has_more=1 that nobody recorded)."""
     count, seen, current = 0, set(), asked
@@ -295,7 +296,7 @@ def run(path: Path, reports_dir: Path, fail_on: frozenset[str]) -> tuple[int, re
     ]
     offline = setup(secrets)
     op_link = next(
-        ((op, link) for op in offline.contract.operations for link in [pagination_link(op)] if link is not None), None
+        ((op, link) for op in offline.contract.operations for link in [page_link(op)] if link is not None), None
     )
     ours: list[tuple[Operation, har.Exchange]] = []
     for exchange in exchanges:

@@ -29,41 +29,14 @@ import orjson
 from schemathesis.core.transport import Response
 
 from contract_tests.wording import body_words
-from mock_server.contract.document import Operation
+from mock_server.contract.links import PageLink
 
 ITEMS = "aweme_list"
 ITEM_ID = "aweme_id"
 ITEM_TIME = "create_time"
 HAS_MORE = "has_more"
 PINNED = "is_top"  # TikTok's pinned videos: first on page one, older than the rest, exempt from newest-first
-RESPONSE_BODY = "$response.body#/"
-REQUEST_BODY = "$request.body#/"
 FAR_PAST = 1  # a cursor (1 ms after 1970) older than any video: "0" is the first page
-
-
-@dataclass(frozen=True)
-class Link:
-    """A self link of an operation that pages: which response field feeds which request field."""
-
-    name: str
-    cursor_field: str  # in the response body, e.g. max_cursor
-    cursor_param: str  # in the request body, e.g. maxCursor
-    carried: tuple[str, ...]  # request fields copied from the previous request, e.g. handle
-
-
-def pagination_link(op: Operation) -> Link | None:
-    for status, response in op.responses.items():
-        if not status.startswith("2"):
-            continue
-        for name, link in (response.get("links") or {}).items():
-            if link.get("operationId") != op.operation_id:
-                continue
-            body = link.get("requestBody") or {}
-            cursor = [(k, v) for k, v in body.items() if isinstance(v, str) and v.startswith(RESPONSE_BODY)]
-            if len(cursor) == 1:
-                carried = tuple(k for k, v in body.items() if isinstance(v, str) and v.startswith(REQUEST_BODY))
-                return Link(name, cursor[0][1][len(RESPONSE_BODY) :], cursor[0][0], carried)
-    return None
 
 
 @dataclass
@@ -94,7 +67,12 @@ class Walk:
 
 
 def walk(
-    first: Response, fetch: Callable[[str], Response], link: Link, max_pages: int, asked: str = "", label: str = "page"
+    first: Response,
+    fetch: Callable[[str], Response],
+    link: PageLink,
+    max_pages: int,
+    asked: str = "",
+    label: str = "page",
 ) -> Walk:
     """Walk from `first` (a 2xx page, asked with cursor `asked`; "" = the first page);
     `fetch(cursor)` asks for the page after `cursor`; `label` names the pages in messages."""
@@ -270,7 +248,7 @@ NOTE_EMPTY = "empty with has_more=1"
 NOTE_REPEAT = "repeats"
 
 
-def _passable(body: dict[str, Any], link: Link, cursors: set[str], result: Walk, label: str, page_no: int) -> bool:
+def _passable(body: dict[str, Any], link: PageLink, cursors: set[str], result: Walk, label: str, page_no: int) -> bool:
     """TikTok sometimes answers an empty page with has_more=1 and a new, older cursor; asking with it
     goes on. Once per walk that is information; a second time (or no new cursor) it is drift, so a walk
     that never ends is still reported."""
@@ -307,7 +285,7 @@ def _repeated_first(items: list[dict[str, Any]], asked: str, before: list[dict[s
 
 
 def older_than_cursor(
-    items: list[dict[str, Any]], asked: str, link: Link, page: str, seen: dict[str, int]
+    items: list[dict[str, Any]], asked: str, link: PageLink, page: str, seen: dict[str, int]
 ) -> list[str]:
     """A page asked with a cursor holds only videos older than it: `max_cursor` (milliseconds) of a page
     is the `maxCursor` of the next, older page. The unit of `create_time` is read off the cursor's
@@ -331,7 +309,7 @@ def older_than_cursor(
 
 
 def check_join(
-    before: Page, after: Page, fetch: Callable[[str], Response], link: Link, page_no: int, label: str = "page"
+    before: Page, after: Page, fetch: Callable[[str], Response], link: PageLink, page_no: int, label: str = "page"
 ) -> list[Problem]:
     """Whether two consecutive pages join up, with one overlapping request: ask for the videos older
     than the second-oldest video of the first page. The answer must start with that page's oldest
@@ -409,7 +387,7 @@ class EndSearch:
     notes: list[str] = field(default_factory=list)  # TikTok's own behaviour seen by a probe: information
 
 
-def find_end(known: str, fetch: Callable[[str], Response], link: Link, probes: int, page_size: int) -> EndSearch:
+def find_end(known: str, fetch: Callable[[str], Response], link: PageLink, probes: int, page_size: int) -> EndSearch:
     """Find a page near the end of a profile without reading every page: bisect the cursor (a time)
     between a cursor far in the past (FAR_PAST, older than any video: an empty page with has_more=0)
     and `known`, a cursor whose page still has more. A probe's page is empty (too old), full with
@@ -494,7 +472,7 @@ def before_last(search: EndSearch, page_size: int) -> str:
     return ""
 
 
-def _asked(link: Link, asked: str) -> str:
+def _asked(link: PageLink, asked: str) -> str:
     return f"{link.cursor_param}={asked}" if asked else "the first page"
 
 

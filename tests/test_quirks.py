@@ -22,6 +22,7 @@ import pytest
 from contract_tests import pagination
 from mock_server import MockServer
 from mock_server.cli.main import main
+from mock_server.contract.links import PageLink
 from mock_server.data import quirks, tiktok, tiktok_rich
 from mock_server.data.pages import Pages
 from mock_server.exceptions import SettingsError
@@ -284,7 +285,7 @@ def _response(body: dict[str, Any]) -> Any:
 
 
 def test_the_kit_passes_one_empty_page_and_reports_a_walk_that_never_ends() -> None:
-    link = pagination.Link("NextPage", "max_cursor", "maxCursor", ("handle",))
+    link = PageLink("NextPage", "max_cursor", "maxCursor", ("handle",))
     first = {
         "aweme_list": [{"aweme_id": "1", "create_time": 1_700_000_000}],
         "max_cursor": "1700000000000",

@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.contract.document import Operation, build_contract, resolve
+from mock_server.contract.document import Operation, build_contract
 from mock_server.contract.overlay_review import OverlayFinding, overlay_findings
+from mock_server.contract.refs import resolve
 from mock_server.contract.vendor_page import Source
 from mock_server.exceptions import ContractError
 

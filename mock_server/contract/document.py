@@ -17,6 +17,7 @@ import orjson
 import yaml
 
 from mock_server.contract.overlay import apply_overlay
+from mock_server.contract.refs import resolve
 from mock_server.exceptions import ContractError, OverlayError
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -220,20 +221,6 @@ def build_contract(document: dict[str, Any]) -> Contract:
                 )
             )
     return Contract(document=document, operations=tuple(operations))
-
-
-def resolve(document: dict[str, Any], node: Any) -> Any:
-    """Follow a local `$ref` (one level, repeated) and return a shallow copy of the target."""
-    seen = set()
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
-        if not ref.startswith("#/") or ref in seen:
-            raise ContractError(f"unsupported or circular $ref {ref!r}")
-        seen.add(ref)
-        node = document
-        for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-    return dict(node) if isinstance(node, dict) else node
 
 
 def _json_media(container: dict[str, Any]) -> dict[str, Any]:

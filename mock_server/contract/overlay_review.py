@@ -15,8 +15,9 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.contract.document import build_contract, resolve
+from mock_server.contract.document import build_contract
 from mock_server.contract.overlay import apply_overlay, select
+from mock_server.contract.refs import resolve
 from mock_server.contract.vendor_page import Source
 from mock_server.exceptions import ContractError, OverlayError
 

@@ -18,6 +18,7 @@ import jsonschema_rs
 import orjson
 
 from mock_server.contract.document import Contract, Operation
+from mock_server.contract.refs import target
 from mock_server.server.memo import BodyMemo
 
 NAMED_SCHEMAS = ("properties", "patternProperties", "definitions", "schemas")  # name -> schema mappings
@@ -112,7 +113,7 @@ class ContractValidator:
         known = self._known.get(id(schema))
         if known is None:
             self._keep.append(schema)
-            known = self._known[id(schema)] = set(_deref(self.contract.document, schema).get("properties") or {})
+            known = self._known[id(schema)] = set(target(self.contract.document, schema).get("properties") or {})
         return sorted(k for k in body if k not in known) if isinstance(body, dict) and known else []
 
     # --- responses ------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class ContractValidator:
         if specs is None:
             specs = []
             for name, spec in (op.responses.get(str(status), {}).get("headers") or {}).items():
-                schema = _deref(self.contract.document, spec.get("schema") or {})
+                schema = target(self.contract.document, spec.get("schema") or {})
                 specs.append((name, bool(spec.get("required")), schema if schema.get("type") == "integer" else None))
             self._header_cache[key] = specs
         return specs
@@ -209,15 +210,6 @@ class ContractValidator:
                 kind="documentation",
             )
         ]
-
-
-def _deref(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        node: Any = document
-        for part in schema["$ref"][2:].split("/"):
-            node = node[part]
-        schema = node
-    return schema
 
 
 def _pointer(path: Iterable[Any]) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 
 from faker import Faker
 
+from mock_server.contract.refs import target
+
 MAX_DEPTH = 6
 
 
@@ -20,17 +22,8 @@ def generate(document: dict[str, Any], schema: dict[str, Any], seed: int) -> Any
     return _value(document, schema, random.Random(seed), fake, 0)
 
 
-def _deref(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        node: Any = document
-        for part in schema["$ref"][2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        schema = node
-    return schema
-
-
 def _value(document: dict[str, Any], schema: dict[str, Any], rng: random.Random, fake: Faker, depth: int) -> Any:
-    schema = _deref(document, schema)
+    schema = target(document, schema)
     if "example" in schema:
         return schema["example"]
     if "enum" in schema:

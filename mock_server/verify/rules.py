@@ -18,7 +18,9 @@ from typing import Any
 
 import orjson
 
-from mock_server.contract.document import Contract, Operation, resolve
+from mock_server.contract.document import Contract, Operation
+from mock_server.contract.links import page_link
+from mock_server.contract.refs import resolve
 from mock_server.contract.validator import ContractValidator, Violation
 from mock_server.exceptions import BadJson
 from mock_server.journal.entry import JOURNAL_BODY_BYTES
@@ -184,24 +186,12 @@ class Pagination:
 
 # --- contract lookups ----------------------------------------------------------------------------
 def pagination(op: Operation) -> Pagination | None:
-    """The operation's link to itself from a success response, if it has one."""
-    for status in op.statuses:
-        if not 200 <= status < 300:
-            continue
-        for link in (op.responses[str(status)].get("links") or {}).values():
-            body = link.get("requestBody")
-            if link.get("operationId") != op.operation_id or not isinstance(body, dict):
-                continue
-            subject = next((name for name, expr in body.items() if expr == f"$request.body#/{name}"), None)
-            cursors = [
-                (name, expr)
-                for name, expr in body.items()
-                if isinstance(expr, str) and re.fullmatch(r"\$response\.body#/[^/]+", expr)
-            ]
-            if subject and cursors:
-                name, expr = cursors[0]
-                return Pagination(subject, name, expr.split("#/", 1)[1])
-    return None
+    """The operation's link to itself from a success response (contract/links.py), when the next
+    request carries a subject (the handle) from the previous one."""
+    link = page_link(op)
+    if link is None or not link.carried:
+        return None
+    return Pagination(link.carried[0], link.cursor_param, link.cursor_field)
 
 
 def request_media_types(contract: Contract, op: Operation) -> list[str]:
