@@ -9,7 +9,7 @@ PORT ?= 8080
 BASE_URL ?=
 API_KEY ?=
 
-.PHONY: run test install contract bench docker-build docker-run docker-contract docker-down lint-ci clean
+.PHONY: run test lint install contract bench docker-build docker-run docker-contract docker-down lint-ci clean
 .PHONY: test-image lock dist mutation
 
 $(STAMP): pyproject.toml
@@ -26,9 +26,17 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/dumpling-mock serve --host $(HOST) --port $(PORT)
 
-## Run the whole test suite.
-test: $(STAMP)
+## Run the whole test suite, after the static checks.
+test: lint
 	$(BIN)/python -m pytest
+
+## Static checks (pyproject.toml): ruff's linter and formatter, mypy --strict, and import-linter's
+## layers (docs/architecture.md). `ruff format .` fixes the formatting.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

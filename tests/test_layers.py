@@ -1,0 +1,74 @@
+"""The layers of docs/architecture.md hold (import-linter, configured in pyproject.toml), and the
+contract really catches an upward import: a copy of the tree with one added is refused."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}  # the copy's packages come before the installed ones
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def copy_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    root.mkdir()
+    for name in ("mock_server", "contract_tests"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+def test_the_tree_keeps_every_import_contract() -> None:
+    result = lint_imports(REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "kept, 0 broken." in result.stdout, result.stdout
+
+
+def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
+    root = copy_tree(tmp_path)
+    stage = root / "mock_server" / "pipeline" / "validate_request.py"
+    stage.write_text(stage.read_text() + "\nfrom mock_server.admin import routes as _upward  # noqa: E402\n")
+    result = lint_imports(root)
+    assert result.returncode == 1, result.stdout
+    assert "mock_server layers" in result.stdout and "BROKEN" in result.stdout
+    assert "mock_server.pipeline.validate_request -> mock_server.admin.routes" in result.stdout
+
+
+def test_the_pipeline_importing_client_verification_is_refused(tmp_path: Path) -> None:
+    root = copy_tree(tmp_path)
+    stage = root / "mock_server" / "pipeline" / "send.py"
+    stage.write_text(stage.read_text() + "\nfrom mock_server.verify import rules as _rules  # noqa: E402\n")
+    result = lint_imports(root)
+    assert result.returncode == 1
+    assert "pipeline stages never import client verification BROKEN" in result.stdout
+
+
+def test_every_package_ships_in_the_wheel() -> None:
+    """setuptools lists packages explicitly (openapi/ ships as mock_server.openapi): a new package
+    left out of pyproject.toml would be missing from the wheel and the image."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(init.parent.relative_to(REPO).parts)
+        for name in ("mock_server", "contract_tests")
+        for init in (REPO / name).rglob("__init__.py")
+    }
+    assert on_disk <= listed, sorted(on_disk - listed)
+    assert listed - on_disk == {"mock_server.openapi"}
