@@ -86,13 +86,13 @@ docker-down:
 
 ## Lint the Dockerfile, compose file, CI recipes and release workflow (no Docker engine needed).
 lint-ci: $(STAMP)
-	$(BIN)/python -m pytest tests/test_docker.py tests/test_ci_recipes.py tests/test_release.py -q -m 'not slow'
+	$(BIN)/python -m pytest tests/release/test_docker.py tests/release/test_ci_recipes.py tests/release/test_release.py -q -m 'not slow'
 
 # --- release and image (issue 18; README "Releases") ---------------------------------------------
 ## Build the image for real with buildah and run it: the page's curl, the HEALTHCHECK, SIGTERM
-## (tests/test_image.py; skipped, saying why, where buildah is missing).
+## (tests/release/test_image.py; skipped, saying why, where buildah is missing).
 test-image: $(STAMP)
-	DUMPLING_TEST_IMAGE=1 $(BIN)/python -m pytest tests/test_image.py -v -s -rs
+	DUMPLING_TEST_IMAGE=1 $(BIN)/python -m pytest tests/release/test_image.py -v -s -rs
 
 ## Regenerate the hash-locked requirements (requirements/*.txt) from pyproject.toml.
 lock: $(STAMP)

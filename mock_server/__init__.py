@@ -1,6 +1,6 @@
 """dumpling-mock: an offline twin of DumplingAI's get-tiktok-profile-videos, built from its contract.
 
-The public API is `__all__` (pinned by tests/test_public_api.py). The names other than
+The public API is `__all__` (pinned by tests/testing/test_public_api.py). The names other than
 `__version__` load on first use, so that the CLI and the server processes do not import the
 testing API (and the testing API does not import them until a mock is made).
 """

@@ -28,7 +28,7 @@ from mock_server.settings import Settings
 from mock_server.testing.verify_client import Misbehaviour, install_faults
 from mock_server.verify.rules import RULE, Pagination, analyse, pagination
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "openapi" / "vendor-page.md"
 FAULTY = [sys.executable, str(ROOT / "tests" / "clients" / "faulty.py")]
 VENDOR_BASE = "https://app.dumplingai.com"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GITHUB = REPO / "ci" / "github"
 GITLAB = REPO / "ci" / "gitlab" / ".gitlab-ci.yml"
 WORKFLOWS = sorted(GITHUB.glob("*.yml"))

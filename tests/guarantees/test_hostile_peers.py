@@ -31,7 +31,7 @@ from mock_server.server.body_limits import MAX_RESPONSE_BYTES
 from mock_server.server.secrets import mask
 from mock_server.settings import Settings
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 KEY = "sk_hostile_" + secrets.token_hex(12)  # made at run time: no copy of it exists anywhere else
 PASSWORD = "pw-" + secrets.token_hex(10)
 SMALL = ["--max-requests", "6"]

@@ -34,7 +34,7 @@ from drift_layer import DriftServer, drifts
 
 from contract_tests import exit_codes
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 ROOT = HERE.parent
 CONSOLE_SCRIPT = Path(sys.executable).with_name("dumpling-contract")
 KIT_COMMAND = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "contract_tests"]

@@ -346,7 +346,7 @@ def faulty(name: str) -> list[str]:
     import sys
     from pathlib import Path
 
-    return [sys.executable, str(Path(__file__).resolve().parent / "clients" / "faulty.py"), name]
+    return [sys.executable, str(Path(__file__).resolve().parents[1] / "clients" / "faulty.py"), name]
 
 
 def test_every_error_says_what_happened_when_the_client_stops_early(tmp_path: Any) -> None:
@@ -615,7 +615,7 @@ def test_the_first_make_run_says_it_is_installing_and_shows_pips_progress(tmp_pa
 
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     venv = tmp_path / "fresh-venv"
     import os
 

@@ -39,7 +39,7 @@ from mock_server.testing.verify_client import running
 
 SECRET = "sk_live_Do_Not_Write_This_Key_4242"
 HANDLE = "walker"  # 25 videos: pages of 10, 10 and 5
-FIXTURE = Path(__file__).parent / "data" / "browser-export.har"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "browser-export.har"
 CONTRACT = load_contract()
 
 

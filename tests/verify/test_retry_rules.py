@@ -19,7 +19,7 @@ from mock_server.contract.document import load_contract
 from mock_server.contract.validator import ContractValidator
 from mock_server.verify.rules import RULE, VIOLATION, WARNING, analyse, gave_up_silently
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RETRYING = [sys.executable, str(ROOT / "tests" / "clients" / "retrying.py")]
 SCENARIOS = ["--inject", "rate-limit:2,recover-after:2", "--inject", "flaky:3", "--inject", "reset:4"]
 SLOW_PAGE = {"steps": [{"delay_ms": 700}], "match": {"handle": "videos-35", "page": 2}}  # a slow success

@@ -27,7 +27,7 @@ from mock_server.data.tiktok import (
     video_count,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STAT_KEYS = {"comment_count", "digg_count", "download_count", "play_count", "share_count"}
 HASHTAG = re.compile(r"#\w+")
 

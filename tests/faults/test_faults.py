@@ -293,7 +293,7 @@ def test_configured_faults_replace_what_a_state_file_kept(tmp_path: Path) -> Non
 
 
 def test_the_readme_example_is_one_fault_in_all_three_forms() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Faults: sequences, matches, and faults below HTTP", 1)[1]
     body = orjson.loads(section.split("-d '", 1)[1].split("'", 1)[0])
     flag = section.split("dumpling-mock serve --fault '", 1)[1].split("'", 1)[0]

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "docker" / "Dockerfile"
 VERSION = "0.0.1.dev0+image.test"  # the build argument; the image must report exactly this
 STAND_IN = "localhost/dumpling-stand-in-python:3.11-bookworm"

@@ -411,7 +411,7 @@ def test_an_unknown_example_name_gets_a_400_listing_the_names(client: TestClient
 
 @pytest.mark.parametrize("handle", ["error-418", "error-404-no_such_example"])
 def test_an_undocumented_reserved_handle_gets_the_400_prefer_gets(client: TestClient, handle: str) -> None:
-    """Like `Prefer`: a 400 naming what the contract documents (tests/test_newcomer.py: the wording)."""
+    """Like `Prefer`: a 400 naming what the contract documents (tests/guarantees/test_newcomer.py: the wording)."""
     response = post(client, {"handle": handle})
     assert response.status_code == 400
     assert response.json()["error"].startswith(f"reserved handle {handle!r}: ")

@@ -1,4 +1,4 @@
-"""Exact values of the one masking module (mock_server/server/secrets.py). tests/test_secrets.py proves,
+"""Exact values of the one masking module (mock_server/server/secrets.py). tests/server/test_secrets.py proves,
 property-based, that no piece of a key leaks; this file pins WHAT is shown instead, from the rule
 in its docstring and the README: each end shows a quarter of the key, at most 4 characters, and
 under 8 characters nothing ('…'); every encoded form of a key is masked alike."""

@@ -29,7 +29,7 @@ from mock_server.exceptions import SettingsError
 from mock_server.settings import QUIRKS, Settings, resolve
 from mock_server.testing.server import settings_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "clients"))
 import quirky  # noqa: E402
 

@@ -279,7 +279,7 @@ def test_the_docstring_examples_that_need_no_test_run() -> None:
 def test_every_method_is_in_the_readme_with_a_docstring_example() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Use it in your tests", 1)[1].split("\n## ", 1)[0]
     public = sorted(name for name in vars(MockServer) if not name.startswith("_") and name not in ("start", "stop"))
     assert public == [

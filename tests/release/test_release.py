@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # release/ is maintainer tooling at the repo root, not an installed package
 from release import dist, lock, notes  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Checks for docker/Dockerfile, .dockerignore and docker/compose.yaml.
 
-No Docker engine is needed (none is assumed; tests/test_image.py, `make test-image`,
+No Docker engine is needed (none is assumed; tests/release/test_image.py, `make test-image`,
 builds and runs the image for real with buildah): the Dockerfile is linted with
 hadolint and parsed here; compose.yaml is validated by `docker compose config`
 when a compose CLI is installed, and by structural checks always. The slow
@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]  # the build context
+REPO = Path(__file__).resolve().parents[2]  # the build context
 DOCKERFILE = REPO / "docker" / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 COMPOSE = REPO / "docker" / "compose.yaml"
