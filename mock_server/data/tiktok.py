@@ -271,7 +271,7 @@ def _video(profile: Profile, index: int, trim: bool, author: dict[str, Any] | No
     }
 
 
-def video(profile: Profile, index: int, trim: bool = False) -> dict:
+def video(profile: Profile, index: int, trim: bool = False) -> dict[str, Any]:
     """Video number `index` (0 = newest) computed directly in O(1) — never build the list."""
     if not 0 <= index < profile.video_count:
         raise IndexError(f"video index {index} out of range 0..{profile.video_count - 1}")
@@ -291,7 +291,7 @@ def page_number(profile: Profile, max_cursor: str | None) -> int | None:
     return start // profile.page_size + 1 if _create_time(profile, start - 1) * 1000 == cursor_ms else None
 
 
-def page(profile: Profile, max_cursor: str | None, trim: bool = False) -> dict:
+def page(profile: Profile, max_cursor: str | None, trim: bool = False) -> dict[str, Any]:
     """One response body (a dict ready for JSON).
 
     Raises InvalidCursor for a malformed maxCursor. A cursor newer than every video gives the first page;
