@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 import requests
+from _pytest.outcomes import Skipped  # pytest.skip.Exception itself, as a class typing can subclass
 from pyrate_limiter import Limiter, Rate
 from requests.adapters import HTTPAdapter
 
@@ -26,11 +26,11 @@ ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any]
 
 # Both are pytest skips: Hypothesis lets a skip through at once (no shrinking, no replay), so a
 # generated test stops cleanly at the request that was not sent. conftest.py reports them.
-class BudgetSpent(pytest.skip.Exception):
+class BudgetSpent(Skipped):
     """The run's request budget is spent: the request was not sent."""
 
 
-class ShareSpent(pytest.skip.Exception):
+class ShareSpent(Skipped):
     """This test's share of the budget is spent: the request was not sent (the run goes on)."""
 
 
@@ -79,7 +79,7 @@ class BudgetAdapter(HTTPAdapter):
         self.budget = budget
         self.limits = limits
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         if self.limits.out_of_time:
             raise self.limits.out_of_time_error()
         self.budget.take()

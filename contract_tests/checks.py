@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from schemathesis import Case
+from schemathesis import Case, CheckContext, CheckFunction
 from schemathesis.core.transport import Response
 
 from contract_tests.budget import Budget
@@ -27,7 +27,6 @@ from mock_server.contract.document import Contract, Operation
 from mock_server.contract.refs import resolve
 from mock_server.contract.validator import ContractValidator
 
-CheckFunction = Callable[[Any, Response, Case], None]
 TITLES = {  # finding titles (schemathesis would say "Custom check failed")
     "error_body_documented": "Error body is not the documented one",
     "rate_limit_headers": "Rate-limit headers break the documentation",
@@ -46,11 +45,11 @@ class DomainChecks:
     def all(self) -> list[CheckFunction]:
         return [self.error_body_documented, self.rate_limit_headers, self.example_field_types]
 
-    def operation(self, case: Case) -> Operation | None:
+    def operation(self, case: Case[Any]) -> Operation | None:
         return self.contract.operation(case.method, case.operation.path)
 
     # --- error bodies -------------------------------------------------------------------------
-    def error_body_documented(self, ctx: Any, response: Response, case: Case) -> None:
+    def error_body_documented(self, ctx: CheckContext, response: Response, case: Case[Any]) -> None:
         op = self.operation(case)
         if op is None or response.status_code < 400:
             return
@@ -59,7 +58,7 @@ class DomainChecks:
             raise AssertionError("\n".join(problems))
 
     # --- rate-limit headers -------------------------------------------------------------------
-    def rate_limit_headers(self, ctx: Any, response: Response, case: Case) -> None:
+    def rate_limit_headers(self, ctx: CheckContext, response: Response, case: Case[Any]) -> None:
         op = self.operation(case)
         if op is None:
             return
@@ -102,7 +101,7 @@ class DomainChecks:
         ]
 
     # --- the documented example's field types --------------------------------------------------
-    def example_field_types(self, ctx: Any, response: Response, case: Case) -> None:
+    def example_field_types(self, ctx: CheckContext, response: Response, case: Case[Any]) -> None:
         op = self.operation(case)
         if op is None or not 200 <= response.status_code < 300:
             return

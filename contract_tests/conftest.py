@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -19,6 +19,8 @@ from contract_tests import kit as kit_module
 from contract_tests.budget import BudgetSpent, ShareSpent
 from contract_tests.limits import RunOutOfTime
 from contract_tests.progress import LiveView
+
+Report = TypeVar("Report", pytest.TestReport, pytest.CollectReport)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,7 +74,7 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
 
 def plan_line(kit: kit_module.Kit) -> str:
     cost = kit.operation.credit_cost
-    if not kit.options.remote:
+    if kit.options.base_url is None:  # not remote
         return "dumpling-contract: target = the in-process mock (no credits spent)"
     cap = kit.budget.cap or 0
     rate = f", at most {options.rate_text(kit.options.rate_limit)}" if kit.options.rate_limit else ""
@@ -107,7 +109,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     return mask_report(kit_module.current(), rep) if kit_module._current is not None else rep
 
 
-def mask_report(kit: kit_module.Kit, rep: Any) -> Any:
+def mask_report(kit: kit_module.Kit, rep: Report) -> Report:
     """What pytest prints and junit.xml holds of a report (its longrepr, captured output), masked:
     an exception text may quote the target's answer, which may echo the key."""
     longrepr = rep.longrepr

@@ -189,7 +189,7 @@ def request_excerpt(response: Response, secrets: Iterable[str] = ()) -> str:
     lines = [f"{request.method} {request.url}"]
     for name in ("Authorization", "Content-Type", "Prefer"):
         if name in request.headers:
-            lines.append(f"{name}: {request.headers[name]}")
+            lines.append(f"{name}: {request.headers[name]!s}")  # requests types a value str | bytes
     body = request.body
     if body:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)

@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 import requests
+from _pytest.outcomes import Failed  # pytest.fail.Exception itself, as a class typing can subclass
 from schemathesis import Case, Response
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
@@ -41,13 +41,13 @@ POSITIVE_STATUSES = ["2xx", "3xx", "403", "404", "409", "429", "5xx"]
 TOO_LARGE = "response_too_large"  # the finding of a body over limits.MAX_RESPONSE_BYTES
 
 
-class TargetUnreachable(pytest.fail.Exception):
+class TargetUnreachable(Failed):
     """The target did not answer; the run stops (nothing after it could be checked)."""
 
 
 @dataclass
 class RunState:
-    first_page: tuple[Case, Response] | None = None
+    first_page: tuple[Case[Any], Response] | None = None
     walk: Walk | None = None  # the pagination walk, which the search for the last page continues
     key_problem: str = ""  # why the key cannot be used, when it cannot
     unreachable: str = ""  # why the target could not be reached, when it could not
@@ -108,14 +108,14 @@ class Kit:
             schema.app = self.app
         recorder = self.recorder
 
-        def after_validate(context: Any, case: Case, response: Response, results: list[Any]) -> None:
+        def after_validate(context: Any, case: Case[Any], response: Response, results: list[Any]) -> None:
             recorder.on_results(response, results)
 
         schema.hook(after_validate)
         return schema
 
     # --- the kit's own requests ------------------------------------------------------------------
-    def case(self, body: Any, key: str | None = "") -> Case:
+    def case(self, body: Any, key: str | None = "") -> Case[Any]:
         """A request to the paginated operation; key "" = the run's key, None = no Authorization."""
         headers = {"Content-Type": "application/json"}
         key = self.api_key if key == "" else key
@@ -145,7 +145,7 @@ class Kit:
         raise RuntimeError("the contract has no request example with a handle; pass --handle")
 
     # --- sending and checking ---------------------------------------------------------------------
-    def send(self, case: Case) -> Response:
+    def send(self, case: Case[Any]) -> Response:
         if not self.budget.within_share():
             raise ShareSpent("this test's share of the request budget is spent")
         if self.budget.spent:
@@ -179,7 +179,7 @@ class Kit:
             text = text[: limit * 16 + 16 * 1024].decode("utf-8", "replace")
         return mask_excerpt(text, self.secrets, limit, fragments=True)
 
-    def validate(self, case: Case, response: Response) -> None:
+    def validate(self, case: Case[Any], response: Response) -> None:
         """All default checks plus the domain checks; failures are recorded, not raised.
 
         ignored_auth probes a 2xx once per run, as schemathesis' CLI does. Against a remote target it
@@ -202,7 +202,7 @@ class Kit:
             self.state.successes += 1
             self.state.auth_confirmed = self.state.auth_confirmed or not excluded
 
-    def exchange(self, case: Case) -> Response:
+    def exchange(self, case: Case[Any]) -> Response:
         response = self.send(case)
         self.validate(case, response)
         return response

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 import requests
 import urllib3
+from _pytest.outcomes import Skipped  # pytest.skip.Exception itself, as a class typing can subclass
 
 from mock_server.exceptions import BodyTooLarge
 from mock_server.server.body_limits import MAX_RESPONSE_BYTES, CappedBody
@@ -29,7 +29,7 @@ from mock_server.server.body_limits import MAX_RESPONSE_BYTES, CappedBody
 READ_CHUNK = 64 * 1024
 
 
-class RunOutOfTime(pytest.skip.Exception):
+class RunOutOfTime(Skipped):
     """The run reached --max-time: the request was not sent or was cut (the run is incomplete)."""
 
 

@@ -81,7 +81,7 @@ def setup(secrets: Iterable[str]) -> Offline:
     )
     schema = from_dict(copy.deepcopy(contract.document), config=config)
 
-    def after_validate(context: Any, case: Case, response: Response, results: list[Any]) -> None:
+    def after_validate(context: Any, case: Case[Any], response: Response, results: list[Any]) -> None:
         recorder.on_results(response, results)
 
     schema.hook(after_validate)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from schemathesis.core.transport import Response
@@ -272,16 +272,18 @@ def _repeated_first(items: list[dict[str, Any]], asked: str, before: list[dict[s
     if not items or not before or not asked:
         return None
     first, last = items[0], before[-1]
+    first_id = first.get(ITEM_ID)
     created = _int(first.get(ITEM_TIME))
     scale = _scale(asked, created)
     if (
-        first.get(ITEM_ID) != last.get(ITEM_ID)
-        or not isinstance(first.get(ITEM_ID), str)
+        first_id != last.get(ITEM_ID)
+        or not isinstance(first_id, str)
+        or created is None  # then scale is None too
         or scale is None
         or created * scale != _int(asked)
-    ):  # type: ignore[operator]
+    ):
         return None
-    return first[ITEM_ID]  # type: ignore[no-any-return]
+    return first_id
 
 
 def older_than_cursor(
@@ -298,7 +300,7 @@ def older_than_cursor(
             continue
         if created * scale >= cursor:
             again = (
-                f", a duplicate of {page.rsplit(' ', 1)[0]} {seen[item.get(ITEM_ID)]}"
+                f", a duplicate of {page.rsplit(' ', 1)[0]} {seen[cast(str, item.get(ITEM_ID))]}"  # a key of seen
                 if item.get(ITEM_ID) in seen
                 else ""
             )

@@ -7,9 +7,11 @@ Findings are recorded by the kit (see conftest.py), not raised, so one run repor
 
 from __future__ import annotations
 
+from typing import Any
+
 import hypothesis
 import pytest
-from schemathesis import Case
+from schemathesis import Case, Response
 
 from contract_tests import pagination, wording
 from contract_tests.budget import ShareSpent
@@ -60,11 +62,11 @@ def test_pagination_walk() -> None:
     if KIT.state.first_page is None:
         pytest.skip("no first page to walk from (see test_preflight)")
     _, first = KIT.state.first_page
-    walk = pagination.walk(first, _fetch, KIT.link, KIT.options.walk_pages)  # type: ignore[arg-type]
+    walk = pagination.walk(first, _fetch, KIT.link, KIT.options.walk_pages)
     problems = list(walk.problems)
     full = [page for page in walk.read if page.items]
     if not problems and len(full) >= 2:
-        problems += pagination.check_join(full[0], full[1], _fetch, KIT.link, 1)  # type: ignore[arg-type]
+        problems += pagination.check_join(full[0], full[1], _fetch, KIT.link, 1)
     _record(problems)
     KIT.state.walk = walk
     KIT.state.notes.append(
@@ -95,7 +97,7 @@ def test_pagination_end() -> None:
     page_size = min(
         (len(page.items) for page in walk.read if page.items), default=1
     )  # TikTok's page sizes vary: the smallest full page
-    search = pagination.find_end(walk.last_cursor, _fetch, KIT.link, probes, page_size)  # type: ignore[arg-type]
+    search = pagination.find_end(walk.last_cursor, _fetch, KIT.link, probes, page_size)
     problems = list(search.problems)
     note = f"pagination_end: {search.requests} probe(s), {search.ended}"
     if search.found is not None:
@@ -105,20 +107,20 @@ def test_pagination_end() -> None:
             response = _fetch(before)
             if 200 <= response.status_code < 300 and pagination.page_items(response):  # else: walk from the page found
                 start, asked = response, before
-        tail = pagination.walk(start, _fetch, KIT.link, 3, asked=asked, label="end page")  # type: ignore[arg-type]
+        tail = pagination.walk(start, _fetch, KIT.link, 3, asked=asked, label="end page")
         problems += tail.problems
         KIT.state.notes += [f"pagination_end: {note}" for note in (*search.notes, *tail.notes)]
         full = [page for page in tail.read if page.items]
         if (
             not tail.problems and len(full) >= 2 and KIT.budget.within_share()
         ):  # the reserve covers the walk, not always the join
-            problems += pagination.check_join(full[-2], full[-1], _fetch, KIT.link, len(full) - 1, label="end page")  # type: ignore[arg-type]
+            problems += pagination.check_join(full[-2], full[-1], _fetch, KIT.link, len(full) - 1, label="end page")
         note += f"; then {tail.pages} page(s) to {tail.ended}"
     _record(problems)
     KIT.state.notes.append(note)
 
 
-def _fetch(cursor: str) -> object:
+def _fetch(cursor: str) -> Response:
     return KIT.exchange(KIT.case(KIT.page_body(cursor)))
 
 
@@ -137,14 +139,14 @@ STATEFUL = KIT.schema(phases=("stateful",), mode="positive")
 def test_stateful_pagination() -> None:
     """schemathesis' stateful phase: chains of the OpenAPI link NextPage (max_cursor -> maxCursor)."""
 
-    class Machine(STATEFUL.as_state_machine()):  # type: ignore[misc]
-        def call(self, case: Case, **kwargs: object) -> object:
+    class Machine(STATEFUL.as_state_machine()):  # type: ignore[misc]  # a class built at run time: typing sees no base
+        def call(self, case: Case[Any], **kwargs: object) -> Response:
             return _send(case, "stateful")
 
         def validate_response(
-            self, response: object, case: Case, additional_checks: object = None, **kwargs: object
+            self, response: Response, case: Case[Any], additional_checks: object = None, **kwargs: object
         ) -> None:
-            KIT.validate(case, response)  # type: ignore[arg-type]
+            KIT.validate(case, response)
 
     settings = hypothesis.settings(
         max_examples=KIT.options.max_examples // STATEFUL_STEPS + 1,
@@ -158,7 +160,7 @@ def test_stateful_pagination() -> None:
     Machine.run(settings=settings)
 
 
-def _send(case: Case, phase: str) -> object:
+def _send(case: Case[Any], phase: str) -> Response:
     """Send a generated case; at the end of the test's share, ShareSpent stops the test cleanly."""
     try:
         response = KIT.send(case)
@@ -169,8 +171,8 @@ def _send(case: Case, phase: str) -> object:
     return response
 
 
-def _check(case: Case, phase: str) -> None:
-    KIT.validate(case, _send(case, phase))  # type: ignore[arg-type]
+def _check(case: Case[Any], phase: str) -> None:
+    KIT.validate(case, _send(case, phase))
 
 
 EXAMPLES = KIT.schema(phases=("examples",))
@@ -180,20 +182,20 @@ FUZZING = KIT.schema(phases=("fuzzing",))
 
 @EXAMPLES.parametrize()
 @pytest.mark.budget_share(0.2)
-def test_examples_phase(case: Case) -> None:
+def test_examples_phase(case: Case[Any]) -> None:
     """The contract's request examples (the page's cURL example and the next page)."""
     _check(case, "examples")
 
 
 @COVERAGE.parametrize()
 @pytest.mark.budget_share(0.6)
-def test_coverage_phase(case: Case) -> None:
+def test_coverage_phase(case: Case[Any]) -> None:
     """Boundary and invalid values of every field, missing fields, unexpected methods."""
     _check(case, "coverage")
 
 
 @FUZZING.parametrize()
 @pytest.mark.budget_share(1.0)
-def test_fuzzing_phase(case: Case) -> None:
+def test_fuzzing_phase(case: Case[Any]) -> None:
     """Random valid and invalid requests (positive and negative modes)."""
     _check(case, "fuzzing")

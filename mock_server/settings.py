@@ -120,8 +120,8 @@ def _api_key(value: Any) -> ApiKey:
             raise ValueError("'active' must be true or false")
         return ApiKey(key, credits, active)
     text = str(value).strip()
-    key, _, credits = text.rpartition(":") if ":" in text else (text, "", "")
-    return ApiKey(_key_text(key), _int(0, 10**15)(credits) if credits else DEMO_KEYS[0][1])
+    key, _, credit_text = text.rpartition(":") if ":" in text else (text, "", "")
+    return ApiKey(_key_text(key), _int(0, 10**15)(credit_text) if credit_text else DEMO_KEYS[0][1])
 
 
 def _key_text(key: str) -> str:
@@ -459,12 +459,16 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     return dataclasses.replace(Settings(), **values)
 
 
-_DEFAULTS.update(
-    {
-        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        for f in dataclasses.fields(Settings)
-    }
-)  # type: ignore[misc]
+def _declared_default(f: dataclasses.Field[Any]) -> Any:
+    """A field's default value, or a fresh one from its default_factory; every Settings field declares one."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    raise TypeError(f"Settings.{f.name} declares no default")
+
+
+_DEFAULTS.update({f.name: _declared_default(f) for f in dataclasses.fields(Settings)})
 
 
 def settings_to_json(settings: Settings) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from jsonpath_ng.ext import parse as parse_jsonpath
+from jsonpath_ng.ext.parser import parse as parse_jsonpath  # where it is defined: the package re-exports it untyped-ly
 
 from mock_server.exceptions import OverlayError
 

@@ -47,8 +47,8 @@ def _value(document: dict[str, Any], schema: dict[str, Any], rng: random.Random,
         low, high = int(schema.get("minimum", 0)), int(schema.get("maximum", 10_000))
         return rng.randint(low, max(low, high))
     if kind == "number":
-        low, high = float(schema.get("minimum", 0)), float(schema.get("maximum", 10_000))
-        return round(rng.uniform(low, max(low, high)), 2)
+        lowest, highest = float(schema.get("minimum", 0)), float(schema.get("maximum", 10_000))
+        return round(rng.uniform(lowest, max(lowest, highest)), 2)
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "array":

@@ -48,9 +48,9 @@ class Pages:
         count = tiktok.video_count(settings.seed, handle, settings.handles)
         profile = tiktok.Profile(settings.seed, handle, count, settings.page_size)
         if settings.fidelity == "docs" and not settings.quirks:
-            body = tiktok.page(profile, max_cursor, trim)  # type: ignore[arg-type]
+            body = tiktok.page(profile, max_cursor, trim)
         else:  # README "Data fidelity and TikTok's pagination quirks"
-            body = quirks.page(profile, max_cursor, trim, settings.fidelity, settings.quirks)  # type: ignore[arg-type]
+            body = quirks.page(profile, max_cursor, trim, settings.fidelity, settings.quirks)
         page = orjson.dumps(body)
         return bytes(memoryview(page))  # an exact-size copy: orjson's bytes keep its write buffer, twice the size
 

@@ -149,7 +149,9 @@ def _layout(profile: Profile, cursor_ms: int | None, quirks: Collection[str]) ->
 def _next_cursor(profile: Profile, layout: _Layout, quirks: Collection[str]) -> str:
     """The page's max_cursor: the oldest unpinned video's time in ms; see the module's quirks."""
     if layout.empty_quirk:
-        return str(layout.cursor_ms - 1)  # type: ignore[operator]
+        if layout.cursor_ms is None:  # _layout sets the quirk only for an exact cursor
+            raise TypeError("the empty-page quirk's layout has no cursor")
+        return str(layout.cursor_ms - 1)
     if not layout.indices:
         return "0" if layout.cursor_ms is None else str(layout.cursor_ms)
     if not layout.more and "zero-cursor" in quirks:
@@ -179,9 +181,7 @@ def page_number(
     return None
 
 
-def page(
-    profile: Profile, max_cursor: str | None, trim: bool, fidelity: str, quirks: Collection[str]
-) -> dict[str, Any]:
+def page(profile: Profile, max_cursor: object, trim: bool, fidelity: str, quirks: Collection[str]) -> dict[str, Any]:
     """One response body, as tiktok.page, with `quirks` applied and items in `fidelity`'s shape."""
     cursor_ms = tiktok.parse_cursor(max_cursor)
     layout = _layout(profile, cursor_ms, quirks)

@@ -114,7 +114,7 @@ def video_count(seed: int, handle: str, pinned: Mapping[str, int] | None = None)
     return min(hi, max(lo, round(math.exp(rng.uniform(math.log(lo), math.log(hi))))))  # log-uniform
 
 
-def parse_cursor(max_cursor: str | None) -> int | None:
+def parse_cursor(max_cursor: object) -> int | None:
     """None/'' /'0' -> None (first page). A decimal string of digits (max 19 digits) -> int milliseconds.
     Anything else (sign, spaces, letters, floats, too long) -> InvalidCursor.
 
@@ -269,7 +269,7 @@ def _video(profile: Profile, index: int, trim: bool, author: dict[str, Any] | No
     }
 
 
-def video(profile: Profile, index: int, trim: bool = False) -> dict:
+def video(profile: Profile, index: int, trim: bool = False) -> dict[str, Any]:
     """Video number `index` (0 = newest) computed directly in O(1) — never build the list."""
     if not 0 <= index < profile.video_count:
         raise IndexError(f"video index {index} out of range 0..{profile.video_count - 1}")
@@ -289,7 +289,7 @@ def page_number(profile: Profile, max_cursor: str | None) -> int | None:
     return start // profile.page_size + 1 if _create_time(profile, start - 1) * 1000 == cursor_ms else None
 
 
-def page(profile: Profile, max_cursor: str | None, trim: bool = False) -> dict:
+def page(profile: Profile, max_cursor: object, trim: bool = False) -> dict[str, Any]:
     """One response body (a dict ready for JSON).
 
     Raises InvalidCursor for a malformed maxCursor. A cursor newer than every video gives the first page;

@@ -42,7 +42,7 @@ class FaultingProtocol(GuardedHttpToolsProtocol):
     """The guarded httptools protocol, plus the transport in `scope["extensions"]`."""
 
     def on_headers_complete(self) -> None:
-        self.scope.setdefault("extensions", {})[EXTENSION] = {"transport": self.transport}  # type: ignore[typeddict-item]
+        self.scope.setdefault("extensions", {})[EXTENSION] = {"transport": self.transport}
         super().on_headers_complete()
 
 

@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -98,7 +98,7 @@ class SqliteStore:
     def find_key(self, presented: str) -> KeyInfo | None:
         """The key's row as last read."""
         remembered = self._remembered()
-        info = remembered.get(("key", presented))
+        info: KeyInfo | None = remembered.get(("key", presented))  # the memo holds a KeyInfo under ("key", ...)
         if info is not None:
             return info
         wanted = digest(presented)
@@ -204,7 +204,7 @@ class SqliteStore:
         return [{"id": i, "at": at, **orjson.loads(e)} for i, at, e in rows if i > cutoff]
 
     def _journal_floor(self) -> int:
-        top = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()[0]
+        top = cast(int, self.db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()[0])  # an INTEGER column
         return top - self.journal_limit
 
     def clear_journal(self) -> None:
@@ -214,9 +214,10 @@ class SqliteStore:
     # --- faults -------------------------------------------------------------------------------
     def add_fault(self, spec: dict[str, Any], count: int | None) -> int:
         with self._tx():
-            return self.db.execute(
+            row = self.db.execute(
                 "INSERT INTO faults (spec, remaining) VALUES (?, ?) RETURNING id", (orjson.dumps(spec), count)
-            ).fetchone()[0]
+            ).fetchone()
+            return cast(int, row[0])  # the INTEGER PRIMARY KEY
 
     def faults(self) -> list[dict[str, Any]]:
         remembered = self._remembered()

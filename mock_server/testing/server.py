@@ -226,7 +226,7 @@ class MockServer:
         ...     await client.get("/__admin/health")
         <Response [200 OK]>
         """
-        return httpx.ASGITransport(app=self._recorder, client=(LOOPBACK, 50000))  # type: ignore[arg-type]
+        return httpx.ASGITransport(app=self._recorder, client=(LOOPBACK, 50000))
 
     # --- credits --------------------------------------------------------------------------------
     def credits(self, key: str | None = None) -> int:

@@ -112,19 +112,19 @@ def parse_misbehaviour(injections: list[str], latency: str | None) -> Misbehavio
             raise SettingsError(f"--inject: unknown misbehaviour {item!r} (known: {INJECT_SYNTAX})")
         if name == "every-error":
             every_error = True
-        elif name == "rate-limit" and recover:
+        elif name == "rate-limit" and recover and number:  # the check above: recover-after comes with N
             faults.append({"steps": [{"kind": "PASS", "count": int(number)}, {"status": 503, "count": int(recover)}]})
             notes.append(
                 f"--inject {item.strip()}: the {_plural(int(recover), 'request')} after the first {number} got the documented 503, then service recovered"
             )
         elif name == "rate-limit":
             after = int(number or 1)
-        elif name == "flaky":
+        elif name == "flaky" and number:  # the check above: flaky and reset come with a page
             faults.append({"steps": [502], "match": {"page": int(number)}})
             notes.append(
                 f"--inject flaky:{number}: the first request for page {number} of a handle got a 502, the next one service"
             )
-        else:
+        elif name == "reset" and number:
             faults.append({"steps": ["CONNECTION_RESET_BY_PEER"], "match": {"page": int(number)}})
             notes.append(
                 f"--inject reset:{number}: the first request for page {number} of a handle had its connection reset"
@@ -168,7 +168,8 @@ def mock_settings(args: argparse.Namespace, env: dict[str, str], misbehaviour: M
 
 def _port(value: str) -> int:
     try:
-        return PARSERS["port"](value)
+        port: int = PARSERS["port"](value)  # PARSERS holds each setting's parser; the port's gives an int
+        return port
     except ValueError as exc:
         raise SettingsError(f"--port: {exc} (got {value!r})") from None
 

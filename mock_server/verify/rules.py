@@ -280,13 +280,13 @@ def _body_rules(op: Operation, body: Any, validator: ContractValidator, paging: 
         detail = "; ".join(v.message for v in problems)
         if name == subject:
             findings.append(Finding("handle", f"{name} {_show(value)}: {detail} (it must be a non-empty string)"))
-        elif name == cursor:
+        elif paging is not None and name == cursor:
             findings.append(
                 Finding(
                     "max-cursor",
                     f"{name} {_show(value)}: {detail} (pass the {paging.source} string of the previous response)",
                 )
-            )  # type: ignore[union-attr]
+            )
         elif allowed and value not in allowed:
             findings.append(
                 Finding(
@@ -487,7 +487,7 @@ def _quirk_rules(
             continue
         report = reports[trail.last_number - 1]
         last = history[-1][1]
-        sizes = [s.get(count) for _, s in history[:-1] if isinstance(s.get(count), int) and s.get(count)]
+        sizes = [n for _, s in history[:-1] if isinstance(n := s.get(count), int) and n]
         if last.get(count) == 0:
             report.findings.append(
                 Finding(
