@@ -46,6 +46,7 @@ from mock_server.contract.document import Contract, Operation, load_contract
 from mock_server.contract.links import PageLink, page_link
 from mock_server.contract.validator import ContractValidator
 from mock_server.data.pages import Pages
+from mock_server.exceptions import HarError
 from mock_server.recording import har
 from mock_server.recording.replay import operation_of
 from mock_server.server.secrets import bearer_key
@@ -366,7 +367,7 @@ def write_junit(path: Path, findings: list[Finding], fail_on: frozenset[str], ex
 def main(path: Path, reports_dir: Path, fail_on: frozenset[str]) -> int:
     try:
         code, summary = run(path, reports_dir, fail_on)
-    except har.HarError as exc:
+    except HarError as exc:
         print(f"dumpling-contract: error: {exc}", file=sys.stderr)
         return exit_codes.USAGE
     for finding in sorted(summary.findings, key=lambda f: (f.kind, f.check)):

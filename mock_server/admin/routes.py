@@ -17,7 +17,7 @@ from starlette.routing import Route
 from mock_server import __version__
 from mock_server.contract.document import Contract, bundled_path, load_contract
 from mock_server.contract.validator import ContractValidator
-from mock_server.exceptions import BadJson, QueryError
+from mock_server.exceptions import BadJson, FaultError, QueryError
 from mock_server.faults import spec as faults
 from mock_server.journal.query import FILTERS, everything, parse_query, select
 from mock_server.ledger.base import KEY_FIELDS
@@ -120,7 +120,7 @@ def admin_routes(ctx: Context) -> list[Route]:
     async def add_fault(request: Request, body: Any) -> Any:
         try:
             spec, count = faults.parse_fault(body, ctx.contract)
-        except faults.FaultError as exc:
+        except FaultError as exc:
             return _error(400, str(exc))
         fault_id = store.add_fault(spec, count)
         return next(faults.public(f) for f in store.faults() if f["id"] == fault_id)

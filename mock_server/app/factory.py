@@ -28,7 +28,7 @@ from mock_server.app.front import front_routes
 from mock_server.contract.document import Contract, load_contract
 from mock_server.contract.validator import ContractValidator
 from mock_server.data import tiktok
-from mock_server.exceptions import SettingsError
+from mock_server.exceptions import FaultError, SettingsError
 from mock_server.faults import spec as faults
 from mock_server.ledger import open_store
 from mock_server.pipeline.context import Context
@@ -55,7 +55,7 @@ def build_context(
     contract = contract or load_contract(settings.contract, settings.overlay, settings.validation)
     try:
         configured = faults.check_configured(settings.faults, contract) if settings.faults else []
-    except faults.FaultError as exc:
+    except FaultError as exc:
         raise SettingsError(f"--fault / faults: {exc}") from None
     store = open_store(
         settings.state, settings.keys, settings.rate_limit, settings.journal_limit, settings.journal_max_bytes

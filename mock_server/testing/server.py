@@ -27,7 +27,7 @@ import httpx
 
 from mock_server.contract.document import Contract, load_contract
 from mock_server.contract.validator import ContractValidator
-from mock_server.exceptions import ClientCheckError, SettingsError
+from mock_server.exceptions import ClientCheckError, FaultError, SettingsError
 from mock_server.faults import spec as faults
 from mock_server.journal.entry import JournalEntry
 from mock_server.journal.query import JournalQuery
@@ -296,7 +296,7 @@ class MockServer:
             body["count"] = times
         try:
             ((spec, count),) = faults.check_configured([body], self._ctx.contract)
-        except faults.FaultError as exc:
+        except FaultError as exc:
             raise ValueError(f"fault: {str(exc).removeprefix('fault 1: ')}") from None
         self._ctx.store.add_fault(spec, count)
 

@@ -180,7 +180,9 @@ def test_the_journal_pages_and_clears(client: TestClient) -> None:
     entries = journal(client)
     assert len(entries) == 5
     assert journal(client, since=entries[1]["id"]) == entries[2:]
-    assert journal(client, limit=2) == entries[:2], "ascending from since (tests/journal/test_journal_query.py: the cursor)"
+    assert journal(client, limit=2) == entries[:2], (
+        "ascending from since (tests/journal/test_journal_query.py: the cursor)"
+    )
     for bad in ({"since": -1}, {"limit": 0}, {"limit": "many"}):
         assert admin(client, "GET", "/__admin/requests", params=bad).status_code == 400
     admin(client, "DELETE", "/__admin/requests")
