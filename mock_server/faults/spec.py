@@ -13,14 +13,14 @@ requests, or until cleared.
 
 Step kinds are a closed set: `STATUS` (a documented status and example), `PASS` (normal service,
 after the step's latency), and the transport faults, which happen below HTTP
-(transport_faults.py): WireMock's four names, plus `STALLED_BODY` (half the body, then nothing).
+(transport.py): WireMock's four names, plus `STALLED_BODY` (half the body, then nothing).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final, Literal, Required, TypedDict, cast, get_args
 
 from mock_server.contract.document import Contract, bundled_path, load_contract
 from mock_server.contract.validator import ContractValidator
@@ -29,16 +29,25 @@ from mock_server.exceptions import FaultError
 from mock_server.ledger.base import Store
 from mock_server.server.secrets import digest, mask
 
-STATUS = "STATUS"
-PASS = "PASS"
-RESET = "CONNECTION_RESET_BY_PEER"  # RST: SO_LINGER 0, then close
-EMPTY = "EMPTY_RESPONSE"  # close without a byte
-MALFORMED = "MALFORMED_RESPONSE_CHUNK"  # a 200 status line and chunked header, a bad chunk, close
-RANDOM = "RANDOM_DATA_THEN_CLOSE"  # bytes that are not HTTP, close
-STALLED = "STALLED_BODY"  # headers and half the body, then silence until stall_ms, close
-TRANSPORT_KINDS = (RESET, EMPTY, MALFORMED, RANDOM, STALLED)
-KINDS = (STATUS, PASS, *TRANSPORT_KINDS)
-SHORT_NAMES = {
+Kind = Literal[
+    "STATUS",
+    "PASS",
+    "CONNECTION_RESET_BY_PEER",
+    "EMPTY_RESPONSE",
+    "MALFORMED_RESPONSE_CHUNK",
+    "RANDOM_DATA_THEN_CLOSE",
+    "STALLED_BODY",
+]  # the closed set of step kinds (openapi/admin.yaml `FaultKind`, with the short names below)
+STATUS: Final = "STATUS"
+PASS: Final = "PASS"
+RESET: Final = "CONNECTION_RESET_BY_PEER"  # RST: SO_LINGER 0, then close
+EMPTY: Final = "EMPTY_RESPONSE"  # close without a byte
+MALFORMED: Final = "MALFORMED_RESPONSE_CHUNK"  # a 200 status line and chunked header, a bad chunk, close
+RANDOM: Final = "RANDOM_DATA_THEN_CLOSE"  # bytes that are not HTTP, close
+STALLED: Final = "STALLED_BODY"  # headers and half the body, then silence until stall_ms, close
+TRANSPORT_KINDS: tuple[Kind, ...] = (RESET, EMPTY, MALFORMED, RANDOM, STALLED)
+KINDS: tuple[Kind, ...] = get_args(Kind)
+SHORT_NAMES: dict[str, Kind] = {
     "reset": RESET,
     "empty": EMPTY,
     "malformed": MALFORMED,
@@ -47,13 +56,28 @@ SHORT_NAMES = {
     "pass": PASS,
     "ok": PASS,
 }
+
+
+class Step(TypedDict, total=False):
+    """One step of a fault in its typed form (openapi/admin.yaml `FaultStep`): what the store keeps."""
+
+    kind: Required[Kind]
+    status: int  # STATUS and STALLED_BODY only
+    example: str  # a named example of `status`
+    latency_ms: int
+    probability: float  # 0..1: a step whose roll fails is not consumed
+    retry_after: int  # a 503's Retry-After
+    stall_ms: int  # STALLED_BODY only
+    count: int  # how many matching requests the step lasts
+
+
 STEP_FIELDS = ("kind", "status", "example", "latency_ms", "probability", "retry_after", "stall_ms")
 DEFAULT_STALL_MS = 30_000  # longer than most clients' read timeout
 CURSOR_FIELD = "maxCursor"  # the TikTok operation's page cursor (its NextPage link)
 
 
 # --- parsing: the one schema, then what only the contract knows -----------------------------------
-def parse_step(raw: Any) -> dict[str, Any]:
+def parse_step(raw: Any) -> Step:
     """A step in any of its spellings -> its typed form. `503`, `"502/service_unavailable"`,
     `"reset"` (or `"CONNECTION_RESET_BY_PEER"`), `{"delay_ms": 11000}`, `{"status": 503, "count": 2}`."""
     if isinstance(raw, bool):
@@ -64,18 +88,17 @@ def parse_step(raw: Any) -> dict[str, Any]:
         text = raw.strip()
         match = re.fullmatch(r"(\d{3})(?:/([A-Za-z0-9_]+))?", text)
         if match:
-            return {
-                "kind": STATUS,
-                "status": int(match.group(1)),
-                **({"example": match.group(2)} if match.group(2) else {}),
-                "count": 1,
-            }
+            parsed: Step = {"kind": STATUS, "status": int(match.group(1))}
+            if match.group(2):
+                parsed["example"] = match.group(2)
+            parsed["count"] = 1
+            return parsed
         kind = SHORT_NAMES.get(text.lower(), text.upper())
         if kind not in KINDS or kind == STATUS:
             raise FaultError(
                 f"unknown step {raw!r}: a status (503, 502/service_unavailable) or one of {', '.join(KINDS[1:])} ({', '.join(SHORT_NAMES)})"
             )
-        return {"kind": kind, "count": 1}
+        return {"kind": _kind(kind), "count": 1}
     if not isinstance(raw, Mapping):
         raise FaultError(f"a step is a status, a kind name or an object, not {raw!r}")
     step = {name: raw[name] for name in STEP_FIELDS if name in raw}
@@ -87,7 +110,12 @@ def parse_step(raw: Any) -> dict[str, Any]:
     return _typed(step)
 
 
-def _typed(step: dict[str, Any]) -> dict[str, Any]:
+def _kind(name: str) -> Kind:
+    """`name`, known to be one of KINDS, as the type says so."""
+    return cast(Kind, name)
+
+
+def _typed(step: dict[str, Any]) -> Step:
     for name in ("status", "latency_ms", "retry_after", "stall_ms", "count"):
         if name in step and isinstance(step[name], float) and step[name].is_integer():
             step[name] = int(step[name])  # JSON Schema's integer admits 503.0
@@ -108,7 +136,7 @@ def _typed(step: dict[str, Any]) -> dict[str, Any]:
         step.setdefault("stall_ms", DEFAULT_STALL_MS)
     if "retry_after" in step and step.get("status") != 503:
         raise FaultError("retry_after goes with the documented 503 only")
-    return step
+    return cast(Step, step)  # every field checked above, against admin.yaml's FaultStep before
 
 
 def parse_fault(body: Mapping[str, Any], contract: Contract) -> tuple[dict[str, Any], int | None]:
@@ -219,20 +247,20 @@ def public(fault: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- applying: which fault, which step -----------------------------------------------------------
-def steps_of(fault: Mapping[str, Any]) -> list[dict[str, Any]]:
+def steps_of(fault: Mapping[str, Any]) -> list[Step]:
     """A sequence's steps, or the one step of the original form (also as verify-client writes it)."""
     if fault.get("steps"):
         return list(fault["steps"])
     step = {name: fault[name] for name in STEP_FIELDS if name in fault}
     step["kind"] = fault.get("kind") or (STATUS if "status" in fault else PASS)
-    return [step]
+    return [cast(Step, step)]  # a stored fault: parsed by parse_fault when it was added
 
 
-def total_requests(steps: list[dict[str, Any]]) -> int:
+def total_requests(steps: list[Step]) -> int:
     return sum(int(step.get("count", 1)) for step in steps)
 
 
-def step_index(steps: list[dict[str, Any]], remaining: int) -> int:
+def step_index(steps: list[Step], remaining: int) -> int:
     """The step a request takes when the fault has `remaining` requests left (before taking one)."""
     if len(steps) == 1:
         return 0

@@ -308,3 +308,20 @@ def test_the_readme_example_is_one_fault_in_all_three_forms() -> None:
         "STATUS",
     ]
     assert spec["steps"][3]["latency_ms"] == 11000 and spec["match"] == {"handle": "stoolpresidente", "page": 3}
+
+
+def test_the_closed_set_of_kinds_is_the_admin_contracts() -> None:
+    """faults/spec.py's kinds and short names are exactly openapi/admin.yaml's FaultKind enum."""
+    from mock_server.admin.routes import load_admin_contract
+    from mock_server.faults.spec import KINDS, SHORT_NAMES, TRANSPORT_KINDS
+
+    enum = load_admin_contract().document["components"]["schemas"]["FaultKind"]["enum"]
+    assert [*KINDS, *SHORT_NAMES] == enum
+    assert set(TRANSPORT_KINDS) == set(KINDS) - {"STATUS", "PASS"}
+    assert parse_step("502/service_unavailable") == {
+        "kind": "STATUS",
+        "status": 502,
+        "example": "service_unavailable",
+        "count": 1,
+    }
+    assert list(parse_step("502/service_unavailable")) == ["kind", "status", "example", "count"]
