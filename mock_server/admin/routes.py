@@ -1,5 +1,7 @@
-"""The admin API under /__admin (WireMock's convention), described by openapi/admin.yaml and
-validated by the same validator as the vendor contract."""
+"""The admin API under /__admin (WireMock's convention): the route table, described by
+openapi/admin.yaml and validated by the same validator as the vendor contract, with the access
+guard (loopback, or `--admin-token`). One module per resource holds its handlers: `system`
+(health, reset), `keys`, `requests` (the journal), `faults`."""
 
 from __future__ import annotations
 
@@ -14,19 +16,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server import __version__
+from mock_server.admin import faults, keys, requests, system
 from mock_server.contract.document import Contract, bundled_path, load_contract
 from mock_server.contract.validator import ContractValidator
-from mock_server.exceptions import BadJson, FaultError, QueryError
-from mock_server.faults import spec as faults
-from mock_server.journal.query import FILTERS, everything, parse_query, select
-from mock_server.ledger.base import KEY_FIELDS
+from mock_server.exceptions import BadJson
 from mock_server.pipeline.context import Context
 from mock_server.pipeline.validate_request import load_json
-from mock_server.settings import DEFAULT_CREDITS, ApiKey
-from mock_server.verify.rules import analyse
 
-Handler = Callable[[Request, Any], Awaitable[Any]]
+Handler = Callable[[Request, Any, Context], Awaitable[Any]]  # (request, validated body, context) -> JSON or a Response
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,79 +59,20 @@ def _refusal(ctx: Context) -> str:
 def admin_routes(ctx: Context) -> list[Route]:
     contract = load_admin_contract()
     validator = ContractValidator(contract)
-    store = ctx.store
-
-    async def health(request: Request, body: Any) -> Any:
-        return {
-            "status": "ok",
-            "version": __version__,
-            "seed": ctx.settings.seed,
-            "operations": len(ctx.contract.operations),
-        }
-
-    async def list_keys(request: Request, body: Any) -> Any:
-        return {"keys": store.keys()}
-
-    async def put_key(request: Request, body: Any) -> Any:
-        # A partial update (only the fields sent change); a new key starts with the default credits.
-        fields = [name for name in KEY_FIELDS if name in body]
-        return store.put_key(
-            ApiKey(body["key"], body.get("credits", DEFAULT_CREDITS), body.get("active", True)), fields
-        )
-
-    async def reset(request: Request, body: Any) -> Any:
-        store.reset()
-        if ctx.settings.faults:  # back to the configured start, configured faults included
-            faults.install(store, faults.check_configured(ctx.settings.faults, ctx.contract))
-        return {"status": "reset"}
-
-    async def list_requests(request: Request, body: Any) -> Any:
-        try:
-            query = parse_query(request.query_params.multi_items())
-        except QueryError as exc:
-            return _error(400, str(exc))
-        found, next_since, more = select(store, query, ctx.settings.journal_limit)
-        return {"requests": found, "next": next_since, "has_more": more}
-
-    async def count_requests(request: Request, body: Any) -> Any:
-        try:
-            query = parse_query(request.query_params.multi_items(), FILTERS)
-        except QueryError as exc:
-            return _error(400, str(exc))
-        return {"count": len(everything(store, query, ctx.settings.journal_limit))}
-
-    async def verify_requests(request: Request, body: Any) -> Any:
-        try:
-            query = parse_query(request.query_params.multi_items(), FILTERS)
-        except QueryError as exc:
-            return _error(400, str(exc))
-        return analyse(everything(store, query, ctx.settings.journal_limit), ctx.validator).as_dict()
-
-    async def clear_requests(request: Request, body: Any) -> Any:
-        store.clear_journal()
-        return {"status": "cleared"}
-
-    async def list_faults(request: Request, body: Any) -> Any:
-        return {"faults": [faults.public(f) for f in store.faults()]}
-
-    async def add_fault(request: Request, body: Any) -> Any:
-        try:
-            spec, count = faults.parse_fault(body, ctx.contract)
-        except FaultError as exc:
-            return _error(400, str(exc))
-        fault_id = store.add_fault(spec, count)
-        return next(faults.public(f) for f in store.faults() if f["id"] == fault_id)
-
-    async def clear_faults(request: Request, body: Any) -> Any:
-        store.clear_faults()
-        return {"status": "cleared"}
 
     handlers: dict[str, Handler] = {
-        "health": health, "listKeys": list_keys, "putKey": put_key, "reset": reset,
-        "listRequests": list_requests, "clearRequests": clear_requests,
-        "countRequests": count_requests, "verifyRequests": verify_requests,
-        "listFaults": list_faults, "addFault": add_fault, "clearFaults": clear_faults,
-    }  # fmt: skip
+        "health": system.health,
+        "reset": system.reset,
+        "listKeys": keys.list_keys,
+        "putKey": keys.put_key,
+        "listRequests": requests.list_requests,
+        "clearRequests": requests.clear_requests,
+        "countRequests": requests.count_requests,
+        "verifyRequests": requests.verify_requests,
+        "listFaults": faults.list_faults,
+        "addFault": faults.add_fault,
+        "clearFaults": faults.clear_faults,
+    }  # fmt: skip  (one line per resource module)
 
     def endpoint(path: str) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
@@ -157,7 +95,7 @@ def admin_routes(ctx: Context) -> list[Route]:
                 problems = validator.request_body(op, body)
                 if problems:
                     return _error(400, "; ".join(str(p) for p in problems))
-            result = await handlers[op.operation_id](request, body)
+            result = await handlers[op.operation_id](request, body, ctx)
             return result if isinstance(result, Response) else JSONResponse(result)
 
         return run
