@@ -77,7 +77,7 @@ class Settings:
     upstream: str | None = None  # proxy mode: forward to this base URL instead of mocking
     validation: str = "documented"  # "vendor": accept every request the vendor's YAML accepts
     retry_after: str = "off"  # Retry-After on 503s: "off", "window" or whole seconds (faults.retry_after)
-    faults: tuple[Mapping[str, Any], ...] = ()  # installed at start, checked against admin.yaml (faults.py)
+    faults: tuple[Mapping[str, Any], ...] = ()  # installed at start, checked against admin.yaml (faults/spec.py)
     cors: tuple[str, ...] = ()  # origins a browser page may call the mock from ("*": any); none: CORS off
     fidelity: str = "docs"  # "tiktok": items in TikTok's full aweme shape (docs/tiktok-shape.md)
     quirks: tuple[str, ...] = ()  # TikTok's pagination quirks to serve, from QUIRKS; none: ideal pages
@@ -232,7 +232,7 @@ def _retry_after(value: Any) -> str:
 
 def _faults(value: Any) -> tuple[Mapping[str, Any], ...]:
     """Faults as YAML or JSON: a mapping, or a list of them (`--fault` is repeatable). Their
-    fields are checked against the admin API's schema when the mock starts (faults.py)."""
+    fields are checked against the admin API's schema when the mock starts (faults/spec.py)."""
     items = value if isinstance(value, list) else [value]
     faults: list[Mapping[str, Any]] = []
     for item in items:

@@ -72,3 +72,28 @@ def test_every_package_ships_in_the_wheel() -> None:
     }
     assert on_disk <= listed, sorted(on_disk - listed)
     assert listed - on_disk == {"mock_server.openapi"}
+
+
+def test_the_readme_names_every_folder_in_layer_order() -> None:
+    """README "Architecture": one row per folder (or top module) of mock_server, highest layer
+    first, as import-linter's layers contract has them; docs/architecture.md lists every module."""
+    import re
+    import tomllib
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Architecture\n", 1)[1].split("\n## ", 1)[0]
+    rows = [m.group(1) for m in re.finditer(r"^\| (`[^|]+`) \|", section, re.M)]
+    named = [re.findall(r"`([a-z_]+)(?:/|\.py)`", row) for row in rows]
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    layers = next(c["layers"] for c in config["contracts"] if c["type"] == "layers")
+    expected = [sorted(part.strip().removeprefix("mock_server.") for part in layer.split("|")) for layer in layers]
+    assert [sorted(n) for n in named] == expected
+    on_disk = {p.name for p in (REPO / "mock_server").iterdir() if (p / "__init__.py").exists() and p.name != "openapi"}
+    on_disk |= {"settings", "exceptions"}
+    assert {n for row in named for n in row} == on_disk
+    doc = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for module in (REPO / "mock_server").rglob("*.py"):
+        if module.name in ("__init__.py", "__main__.py") or module.parent.name == "openapi":
+            continue
+        relative = module.relative_to(REPO / "mock_server").as_posix()
+        assert f"`{relative}`" in doc or f"`{module.name}`" in doc, f"docs/architecture.md does not list {relative}"

@@ -1,6 +1,6 @@
 """Build the FastAPI app from the effective contract at start-up.
 
-Routes come from the contract (routes.py), plus the served contract itself (`/openapi.json`,
+Routes come from the contract (pipeline/routes.py), plus the served contract itself (`/openapi.json`,
 `/openapi.yaml`), the admin API and the front door (`/`, `/docs`: front.py). FastAPI's own
 generated docs are off: the vendor contract is the only description of this API, and `/docs`
 shows that.

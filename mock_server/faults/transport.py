@@ -1,5 +1,5 @@
 """Faults below HTTP, done on the real socket: what a flaky network or a crashing upstream does to
-a client, which an HTTP status cannot show (WireMock's `Fault` names, faults.TRANSPORT_KINDS).
+a client, which an HTTP status cannot show (WireMock's `Fault` names, faults.spec.TRANSPORT_KINDS).
 
     CONNECTION_RESET_BY_PEER   SO_LINGER 0, then close: the kernel sends RST (ECONNRESET)
     EMPTY_RESPONSE             close without sending a byte

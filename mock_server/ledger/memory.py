@@ -1,6 +1,6 @@
 """The ledger in process memory: the default, when one server process owns all the state (no
-`--state` file, one worker). Same interface and rule as the SQLite store (`state.Store`,
-`state.decide`), at the cost of a few dictionary operations per request instead of a transaction.
+`--state` file, one worker). Same interface and rule as the SQLite store (`base.Store`,
+`base.decide`), at the cost of a few dictionary operations per request instead of a transaction.
 
 Accounts are keyed by digest, as in the state file (a key already found is remembered by its
 value, as the process's settings hold it anyway); the journal is a deque of serialized entries,

@@ -1,6 +1,6 @@
 """The ledger in a SQLite file (WAL mode), for `--state FILE` and `--workers N`: every worker
 process opens the same file, and one transaction per request (`settle`) keeps credits and rate
-limits exact across them and across restarts. The rule itself is `state.decide`.
+limits exact across them and across restarts. The rule itself is `base.decide`.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The request pipeline, one module per stage: route -> validate request -> negotiate -> respond (mock or forward) -> validate response."""
+"""The request pipeline, one module per stage: route -> validate request -> decide (negotiate, inject faults) -> respond (mock, forward or replay) -> settle (journal + ledger) -> send (headers, validate response, access log)."""

@@ -1,9 +1,9 @@
 """Everything a request needs, built once at start-up and passed explicitly (no module globals).
 
-The only mutable parts are `store` (the ledger, see state.py), `rng` (fault probabilities), and
+The only mutable parts are `store` (the ledger, see ledger/), `rng` (fault probabilities), and
 bounded caches of pure functions that never change what a response says: `pages` (rendered
 pages), `summaries` (what the journal keeps of a success body) and `verdicts` (what a request
-body means, request_checks.BodyVerdict); and `access_log`, lines
+body means, validate_request.BodyVerdict); and `access_log`, lines
 waiting for the next turn of the event loop.
 """
 

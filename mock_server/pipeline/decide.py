@@ -1,4 +1,4 @@
-"""Stage 2, decide: what this request gets instead of normal service, in the README's order:
+"""Stage 3, decide: what this request gets instead of normal service, in the README's order:
 a broken request earns its documented error (only the standing latency still applies); then a
 `Prefer` header; then an injected fault's step; then a reserved handle (`error-404`, ...)."""
 

@@ -1,4 +1,4 @@
-"""Stage 3, respond (forward): proxy mode (`dumpling-mock proxy --upstream URL`), Stoplight
+"""Stage 4, respond (forward): proxy mode (`dumpling-mock proxy --upstream URL`), Stoplight
 Prism's `proxy` idea. The request, checked by stage 2 but never rejected for it, goes to the
 upstream unchanged except for hop-by-hop headers; the upstream's answer comes back as an
 `Outcome`, so stage 4 validates it like any mock response and the violations of both (request

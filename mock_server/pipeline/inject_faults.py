@@ -1,4 +1,4 @@
-"""Stage 3b, inject faults: the fault step (or the latency) that applies to this request, taken
+"""Stage 3 (decide), inject faults: the fault step (or the latency) that applies to this request, taken
 from the ledger's standing faults (faults/spec.py says what a fault is; this says which one a
 request meets, and consumes its step)."""
 

@@ -1,7 +1,7 @@
 """The ways a user asks the mock for a specific documented response, in precedence order:
 
 1. `Prefer: code=NNN[, example=NAME]` (Stoplight Prism's convention), per request;
-2. an injected fault (`POST /__admin/faults`, `serve --fault`): faults.py picks the step;
+2. an injected fault (`POST /__admin/faults`, `serve --fault`): pipeline/inject_faults.py picks the step;
 3. a reserved handle, `error-NNN` or `error-NNN-NAME`, for clients that cannot set headers.
 
 All three need a valid key and a valid request: a request without a key gets the documented 401,
@@ -26,7 +26,7 @@ class Override:
     source: str  # "Prefer header", "fault 3", "reserved handle"
     latency_ms: int = 0
     error: str = ""  # set when the request for an override is itself wrong
-    transport: str = ""  # a fault below HTTP (faults.TRANSPORT_KINDS), done by transport_faults
+    transport: str = ""  # a fault below HTTP (faults.spec.TRANSPORT_KINDS), done by faults/transport.py
     retry_after: int | None = None  # a fault step's Retry-After for its 503
     stall_ms: int = 0  # how long a STALLED_BODY response stays silent
 

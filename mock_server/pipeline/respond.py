@@ -1,5 +1,5 @@
-"""Stage 3, respond (mock): turn a checked request into an `Outcome`, the response the mock
-would like to send. The ledger (state.settle) may still turn it into a 503 or a 403.
+"""Stage 4, respond (mock): turn a checked request into an `Outcome`, the response the mock
+would like to send. The ledger (settle.py) may still turn it into a 503 or a 403.
 
 A documented error, a forced example (Prefer / fault / reserved handle), TikTok data from the
 rich provider, or schema-valid data for any other operation of the contract.

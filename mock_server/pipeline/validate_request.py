@@ -32,7 +32,7 @@ RESERVED_HANDLE = re.compile(r"(error-\d{3}(-[A-Za-z0-9_]{1,64})?|videos-\d{1,8}
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")  # cheap pre-check before walking the body
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a valid pair decodes to one code point above U+FFFF
 # Read this much for the journal, so that a key straddling the cut is masked whole before the cut
-# (journal_entry.bounded; 512 characters of a key, each in up to secrets.MAX_FORM characters).
+# (journal.entry.bounded; 512 characters of a key, each in up to secrets.MAX_FORM characters).
 JOURNAL_WINDOW_BYTES = JOURNAL_BODY_BYTES + 10 * 1024
 
 

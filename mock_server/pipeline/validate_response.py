@@ -1,4 +1,4 @@
-"""Stage 4, validate response: check what is about to be sent against the contract.
+"""Stage 6 (send), validate response: check what is about to be sent against the contract.
 
 A violation here means the mock itself (or, in proxy mode, the upstream) departs from the
 contract; it is journaled and shown in the `X-Mock-Violations` header, never hidden.

@@ -1,4 +1,4 @@
-"""Stage 3, respond (replay): `dumpling-mock serve --replay FILE.har`, WireMock's playback. A
+"""Stage 4, respond (replay): `dumpling-mock serve --replay FILE.har`, WireMock's playback. A
 request recorded in a HAR file (same operation, handle, maxCursor and trim) gets the recorded
 status and body; everything else of the pipeline still runs, so the ledger charges credits and
 applies rate limits, Prefer and faults answer first, and the contract's headers

@@ -1,6 +1,6 @@
 """`dumpling-mock verify-client [options] -- COMMAND ...`: run a user's client against a fresh mock
 and report every request it made, with the contract violations and documented-advice warnings
-found in the journal (rules: client_checks.RULES).
+found in the journal (rules: verify/rules.py RULES).
 
 The mock runs in this process (uvicorn in a thread, on a free loopback port); the command gets
 DUMPLING_BASE_URL and DUMPLING_API_KEY. Exit status: 0 when the command succeeded, made at least
@@ -59,7 +59,7 @@ class Misbehaviour:
     every_error: bool = False  # each documented error (status + named example) once, in turn
     rate_limit_after: int | None = None  # 503 for every request after the first N
     latency_ms: int = 0  # added to every authenticated request
-    faults: tuple[dict[str, Any], ...] = ()  # recovering scenarios, as admin API fault bodies (faults.py)
+    faults: tuple[dict[str, Any], ...] = ()  # recovering scenarios, as admin API fault bodies (faults/spec.py)
     notes: tuple[str, ...] = ()  # what each scenario does, for the report
 
 

@@ -5,7 +5,7 @@ Standard library only.
 
 POLICY is `good` (retries 502/503 and broken connections with exponential back-off, honours
 Retry-After, never retries a 4xx, gives up with exit 1) or one bad policy per retry rule of
-verify-client (client_checks.RULES):
+verify-client (verify/rules.py RULES):
 
     gives-up               logs the first failure and exits 0        -> gave-up-silently
     retries-client-errors  also retries 400/401/403/404              -> retried-client-error

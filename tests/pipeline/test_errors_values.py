@@ -1,4 +1,4 @@
-"""Exact values of errors.py: which documented body a Problem gets, with `[handle]` and
+"""Exact values of pipeline/problems.py: which documented body a Problem gets, with `[handle]` and
 `[specific error message]` filled (README: "`[handle]` and `[specific error message]` in
 documented messages are filled in"). The operation is built here, so each expected body follows
 from its examples and `x-placeholders`."""

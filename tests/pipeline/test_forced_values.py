@@ -1,6 +1,6 @@
 """Exact values of a forced response, end to end in-process (README "Triggering every documented
 error"): which body, `X-Mock-Reason` and journal `forced` label each way of asking gives, two
-faults in a row, and a fault's latency actually spent. The labels are overrides.Override.source:
+faults in a row, and a fault's latency actually spent. The labels are negotiate.Override.source:
 "Prefer header", "reserved handle", "fault N"."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exact values of overrides.py: which status, example, source and error text each way of asking
+"""Exact values of pipeline/negotiate.py: which status, example, source and error text each way of asking
 for a documented response gives (README: "Every documented response ... on demand").
 
 In-process and fast; the operation is built here, so every expected value follows from it (the

@@ -1,4 +1,4 @@
-"""verify-client's retry rules (client_checks.retry_rules): a small client with a good retry
+"""verify-client's retry rules (verify.rules.retry_rules): a small client with a good retry
 policy and one client per bad policy (tests/clients/retrying.py) go through the same recovering
 scenarios; the good one passes with no finding, each bad one is named by its rule. Plus the
 rules on hand-made journal entries, where timing is exact.
