@@ -10,18 +10,16 @@ the budget of the tests after it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import requests
 from _pytest.outcomes import Skipped  # pytest.skip.Exception itself, as a class typing can subclass
 from pyrate_limiter import Limiter, Rate
 from requests.adapters import HTTPAdapter
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract_tests.limits import Limits
 from mock_server.settings import RateLimit
-
-ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
 # Both are pytest skips: Hypothesis lets a skip through at once (no shrinking, no replay), so a
@@ -108,9 +106,7 @@ def counted_app(app: ASGIApp, budget: Budget) -> ASGIApp:
     lifespans after every test, and the mock's lifespan closes its ledger, which the next test needs.
     """
 
-    async def counting(
-        scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
-    ) -> None:
+    async def counting(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()

@@ -97,3 +97,17 @@ def test_the_readme_names_every_folder_in_layer_order() -> None:
             continue
         relative = module.relative_to(REPO / "mock_server").as_posix()
         assert f"`{relative}`" in doc or f"`{module.name}`" in doc, f"docs/architecture.md does not list {relative}"
+
+
+def test_make_test_runs_the_static_checks_and_the_readme_names_real_targets() -> None:
+    import re
+
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
+    assert re.search(r"^test: lint$", makefile, re.M)
+    lint = makefile.split("\nlint: ", 1)[1].split("\n\n", 1)[0]
+    for tool in ("ruff check .", "ruff format --check .", "mypy", "lint-imports"):
+        assert tool in lint, tool
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    mentioned = set(re.findall(r"`make ([a-z][a-z-]*)", readme))
+    assert mentioned and mentioned <= targets, sorted(mentioned - targets)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.contract.document import Contract
 from mock_server.exceptions import SettingsError
@@ -47,9 +48,6 @@ MAX_LATENCY_MS = 60_000  # the admin API's own bound for a fault's latency
 JOURNAL_PAGE = 10_000  # the admin API's largest page
 INJECT = re.compile(r"(every-error|rate-limit|flaky|reset)(?::(\d{1,6}))?(?:,recover-after:(\d{1,6}))?")
 INJECT_SYNTAX = "every-error, rate-limit[:N], rate-limit:N,recover-after:M, flaky:PAGE, reset:PAGE"
-
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -204,9 +202,7 @@ class UnmatchedRecorder:
         ]
         self.seen: list[dict[str, Any]] = []
 
-    async def __call__(
-        self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or any(
             m == scope["method"] and p.fullmatch(scope["path"]) for m, p in self.patterns
         ):
