@@ -11,8 +11,9 @@ from __future__ import annotations
 import gc
 import os
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 from fastapi import FastAPI
@@ -32,6 +33,7 @@ from mock_server.exceptions import FaultError, SettingsError
 from mock_server.faults import spec as faults
 from mock_server.ledger import open_store
 from mock_server.pipeline.context import Context
+from mock_server.pipeline.problems import Problem, error_body
 from mock_server.pipeline.routes import Respond, mock_respond, operation_routes
 from mock_server.pipeline.validate_response import header_value
 from mock_server.server import logs
@@ -101,7 +103,7 @@ def create_app(
         redoc_url=None,
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: unexpected_error},
+        exception_handlers={HTTPException: http_error, Exception: unexpected_error_handler(ctx.contract)},
     )
     if ctx.settings.cors:
         app.add_middleware(CorsOutsideAdmin, origins=ctx.settings.cors, expose=exposed_headers(ctx.contract))
@@ -123,13 +125,20 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    """A bug must never show a traceback to the client: log it, answer the documented 500 shape."""
-    logs.EVENTS.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = {
-        "error": "An unexpected server error occurred while fetching the TikTok profile videos: internal mock error"
-    }
-    return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+def unexpected_error_handler(contract: Contract) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
+    """A bug must never show a traceback to the client: log it, answer the documented 500 (the
+    contract's first 500 example, its placeholder filled as the contract says), built once."""
+    body = b'{"error":"Internal Server Error"}'  # a contract that documents no 500 example
+    for op in contract.operations:
+        if op.examples(500):
+            body = orjson.dumps(error_body(op, Problem(500))[1])
+            break
+
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        logs.EVENTS.exception("unhandled error on %s %s", request.method, request.url.path)
+        return Response(body, status_code=500, media_type="application/json")
+
+    return unexpected_error
 
 
 def create_app_from_env() -> FastAPI:
