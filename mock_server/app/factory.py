@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import random
+import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,6 +38,7 @@ from mock_server.pipeline.problems import Problem, error_body
 from mock_server.pipeline.routes import Respond, mock_respond, operation_routes
 from mock_server.pipeline.validate_response import header_value
 from mock_server.server import logs
+from mock_server.server.secrets import bearer_key, mask_text
 from mock_server.server.serving import exit_with_parent
 from mock_server.settings import Settings, settings_from_json
 
@@ -103,7 +105,7 @@ def create_app(
         redoc_url=None,
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: unexpected_error_handler(ctx.contract)},
+        exception_handlers={HTTPException: http_error, Exception: unexpected_error_handler(ctx)},
     )
     if ctx.settings.cors:
         app.add_middleware(CorsOutsideAdmin, origins=ctx.settings.cors, expose=exposed_headers(ctx.contract))
@@ -125,17 +127,23 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
-def unexpected_error_handler(contract: Contract) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
-    """A bug must never show a traceback to the client: log it, answer the documented 500 (the
-    contract's first 500 example, its placeholder filled as the contract says), built once."""
+def unexpected_error_handler(ctx: Context) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
+    """A bug must never show a traceback to the client: log it (keys masked, the request's own
+    included: an exception's message may quote them), answer the documented 500 (the contract's
+    first 500 example, its placeholder filled as the contract says), built once."""
     body = b'{"error":"Internal Server Error"}'  # a contract that documents no 500 example
-    for op in contract.operations:
+    for op in ctx.contract.operations:
         if op.examples(500):
             body = orjson.dumps(error_body(op, Problem(500))[1])
             break
 
     async def unexpected_error(request: Request, exc: Exception) -> Response:
-        logs.EVENTS.exception("unhandled error on %s %s", request.method, request.url.path)
+        presented = bearer_key(request.headers.get("authorization"))
+        keys = [presented, *ctx.known_keys] if presented else ctx.known_keys
+        trace = "".join(traceback.format_exception(exc))
+        logs.EVENTS.error(
+            "unhandled error on %s %s\n%s", request.method, mask_text(request.url.path, keys), mask_text(trace, keys)
+        )
         return Response(body, status_code=500, media_type="application/json")
 
     return unexpected_error

@@ -417,7 +417,7 @@ def test_an_undocumented_reserved_handle_gets_the_400_prefer_gets(client: TestCl
     assert response.json()["error"].startswith(f"reserved handle {handle!r}: ")
 
 
-def test_a_bug_in_the_pipeline_answers_the_documented_500_without_a_traceback() -> None:
+def test_a_bug_in_the_pipeline_answers_the_documented_500_without_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
     async def broken(*_: Any) -> Any:
         raise RuntimeError("secret internals sk_mock_demo")
 
@@ -432,6 +432,9 @@ def test_a_bug_in_the_pipeline_answers_the_documented_500_without_a_traceback() 
         )
         assert response.json() == {"error": message}
         assert "Traceback" not in response.text and "secret internals" not in response.text
+        logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "dumpling_mock")
+        assert "RuntimeError: secret internals" in logged and "Traceback" in logged  # the bug is in the log ...
+        assert DEMO_KEY not in logged and mask(DEMO_KEY) in logged  # ... its key masked
         assert (
             ContractValidator(load_contract()).response(
                 load_contract().operations[0], 500, response.headers, response.content
