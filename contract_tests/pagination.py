@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from schemathesis.core.transport import Response
@@ -299,9 +299,10 @@ def older_than_cursor(
         if cursor is None or created is None or scale is None:
             continue
         if created * scale >= cursor:
+            item_id = item.get(ITEM_ID)  # the target's JSON: any type (a list is not even hashable)
             again = (
-                f", a duplicate of {page.rsplit(' ', 1)[0]} {seen[cast(str, item.get(ITEM_ID))]}"  # a key of seen
-                if item.get(ITEM_ID) in seen
+                f", a duplicate of {page.rsplit(' ', 1)[0]} {seen[item_id]}"
+                if isinstance(item_id, str) and item_id in seen
                 else ""
             )
             return [

@@ -274,3 +274,22 @@ def test_pagination_link_comes_from_the_contract() -> None:
 )
 def test_findings_are_classified_by_the_vendor_only_contract(check: str, resp: Any, kind: str) -> None:
     assert Classifier(VENDOR).classify(check, resp) == kind
+
+
+@pytest.mark.parametrize("hostile_id", [["a", "list"], {"an": "object"}, 7, None])
+def test_a_video_newer_than_its_cursor_with_any_kind_of_id_is_a_finding_not_a_crash(hostile_id: Any) -> None:
+    """A hostile target's aweme_id can be any JSON value (a list is not even hashable): the
+    overlap is reported, with the id as it came, and the walk goes on."""
+    ms = 1_736_000_000_000
+    items = [{"aweme_id": hostile_id, "create_time": 1_736_000_000}]  # the cursor's own second: not older
+    found = pagination.older_than_cursor(items, str(ms), LINK, "page 2", {"x": 1})
+    assert found == [
+        f"page 2 (maxCursor={ms}) has a video that is not older than the cursor: aweme_list[0] aweme_id {hostile_id} "
+        "with create_time 1736000000; the contract's next page holds only older videos"
+    ]
+    duplicate = pagination.older_than_cursor(
+        [{"aweme_id": "x", "create_time": 1_736_000_000}], str(ms), LINK, "page 2", {"x": 1}
+    )
+    assert duplicate[0].endswith(
+        "create_time 1736000000, a duplicate of page 1; the contract's next page holds only older videos"
+    )
